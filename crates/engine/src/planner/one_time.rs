@@ -1,0 +1,252 @@
+//! O and C rules: one-time compensations to the owned payroll-period-data record of each period.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+
+use super::recurring::history;
+use super::{Part, Subject};
+use crate::calendar::Period;
+use crate::config::{MappingKind, ValidConfig};
+use crate::issue::IssueCode;
+use crate::plan::{Action, ValueChange};
+use crate::state::LoketState;
+use crate::types::{ComponentKey, Money, PeriodId, format_date};
+
+/// The range Loket accepts for a payroll-period-data value.
+pub const MAX_PERIOD_VALUE: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
+
+/// O3: periods that start on/after the start date, end on/before the horizon and overlap the employment.
+pub fn in_scope_periods<'a>(subject: &Subject, loket: &'a LoketState, config: &ValidConfig) -> Vec<&'a Period> {
+    let employment = subject.employment;
+    loket
+        .calendar
+        .periods()
+        .iter()
+        .filter(|period| {
+            period.start >= config.config.compensation_start_date
+                && period.end <= config.horizon
+                && period.end >= employment.start
+                && employment.end.is_none_or(|end| period.start <= end)
+        })
+        .collect()
+}
+
+/// What is known about one in-scope period.
+#[derive(Default)]
+struct PeriodFacts {
+    /// Per type: the summed EUR values (O4).
+    sums: BTreeMap<String, Decimal>,
+    /// A non-EUR or non-monetary compensation of a mapped type: one-time values stay as they are (C3, C4).
+    frozen: bool,
+    /// A non-EUR compensation (currency, not unit) of a mapped type, for the mixed-period warning.
+    foreign_currency: bool,
+    /// An EUR compensation of a mapped type is there too.
+    has_eur: bool,
+}
+
+/// O1–O7 and C1–C4 for one employment.
+pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, recurring_on: bool) -> Part {
+    let mut part = Part::default();
+    let owned = config.components(MappingKind::OneTime);
+    let periods = in_scope_periods(subject, loket, config);
+    let in_scope: BTreeSet<PeriodId> = periods.iter().map(|period| period.id).collect();
+    let mut facts: BTreeMap<PeriodId, PeriodFacts> = BTreeMap::new();
+    let (window_start, window_end) = (subject.window_start, subject.window_end);
+
+    let mut payments: Vec<_> = subject.person.one_time.iter().collect();
+    payments.sort_by(|a, b| (a.date, &a.type_id, &a.amount).cmp(&(b.date, &b.type_id, &b.amount)));
+    for payment in payments {
+        let Some(mapping) = config.mapping_for(&payment.type_id, MappingKind::OneTime) else { continue };
+        // E2: dates outside the employment are ignored silently.
+        if !subject.employment.covers(payment.date) {
+            continue;
+        }
+        let Some(period) = loket.calendar.containing(payment.date) else {
+            if window_start <= payment.date && payment.date <= window_end {
+                part.issues.push(subject.warning(
+                    IssueCode::NoPayrollPeriod,
+                    format!(
+                        "One-time compensation `{}` of {} on {} is not synced: Loket has no payroll period that contains that date. Ask the payroll administrator to open the periods of that year in Loket, then sync again.",
+                        mapping.type_name,
+                        payment.amount.describe(),
+                        format_date(payment.date)
+                    ),
+                ));
+            }
+            continue;
+        };
+        // O3: payments in other periods are ignored silently, whatever their currency or unit.
+        if !in_scope.contains(&period.id) {
+            continue;
+        }
+        let entry = facts.entry(period.id).or_default();
+        if mapping.non_monetary || !payment.amount.is_money() {
+            entry.frozen = true;
+            part.issues.push(
+                subject
+                    .warning(
+                        IssueCode::NonMonetary,
+                        format!(
+                            "One-time compensation `{}` of {} on {} is not counted in money and is not synced; the one-time values of period {} are left as they are in Loket. Enter them there by hand if needed.",
+                            mapping.type_name,
+                            payment.amount.describe(),
+                            format_date(payment.date),
+                            period.id
+                        ),
+                    )
+                    .period(period.id),
+            );
+        } else if !payment.amount.is_eur() {
+            entry.frozen = true;
+            entry.foreign_currency = true;
+            part.issues.push(
+                subject
+                    .warning(
+                        IssueCode::CurrencyNotEur,
+                        format!(
+                            "One-time compensation `{}` of {} on {} is not in EUR and is not synced; the one-time values of period {} are left as they are in Loket. Enter them there by hand if needed.",
+                            mapping.type_name,
+                            payment.amount.describe(),
+                            format_date(payment.date),
+                            period.id
+                        ),
+                    )
+                    .period(period.id),
+            );
+        } else {
+            entry.has_eur = true;
+            *entry.sums.entry(mapping.type_id.clone()).or_default() += payment.amount.value;
+        }
+    }
+
+    // C3: recurring compensations of mapped types in effect during a period count too (R4 warns about them).
+    if recurring_on {
+        for mapping in config.mappings.iter().filter(|mapping| mapping.kind == MappingKind::Recurring) {
+            for segment in history(subject.person, &mapping.type_id, config.horizon) {
+                for period in &periods {
+                    if !segment.overlaps(period.start, period.end) {
+                        continue;
+                    }
+                    let amount = &segment.record.amount;
+                    if amount.is_eur() && !mapping.non_monetary {
+                        facts.entry(period.id).or_default().has_eur = true;
+                    } else if amount.is_money() && !mapping.non_monetary {
+                        let entry = facts.entry(period.id).or_default();
+                        entry.frozen = true;
+                        entry.foreign_currency = true;
+                    }
+                }
+            }
+        }
+    }
+
+    for period in &periods {
+        let facts = facts.remove(&period.id).unwrap_or_default();
+        if facts.frozen {
+            if facts.foreign_currency && facts.has_eur {
+                part.issues.push(
+                    subject
+                        .warning(
+                            IssueCode::CurrencyMixedPeriod,
+                            format!(
+                                "In period {} ({} to {}) this employee has compensations in EUR and in other currencies, so none of their one-time values for that period are synced; Loket keeps what it has. Enter the period's one-time values in Loket by hand.",
+                                period.id,
+                                format_date(period.start),
+                                format_date(period.end)
+                            ),
+                        )
+                        .period(period.id),
+                );
+            }
+            continue;
+        }
+        // O4: per type the sum; its sign picks the component; sums on one component add up.
+        let mut totals: BTreeMap<ComponentKey, Decimal> = BTreeMap::new();
+        for (type_id, sum) in &facts.sums {
+            let Some(mapping) = config.mapping_for(type_id, MappingKind::OneTime) else { continue };
+            let sum = Money::round(*sum);
+            if sum.is_zero() {
+                continue;
+            }
+            match mapping.component_for(sum.is_negative()) {
+                Some(component) => *totals.entry(component).or_default() += sum.abs().value(),
+                None => part.issues.push(
+                    subject
+                        .warning(
+                            IssueCode::NoComponentForSign,
+                            format!(
+                                "One-time compensations `{}` add up to {} in period {}, but the mapping has no {} component, so they are not synced. Add a {} to the mapping or correct the sign in Personio.",
+                                mapping.type_name,
+                                sum,
+                                period.id,
+                                if sum.is_negative() { "deduction" } else { "benefit" },
+                                if sum.is_negative() { "deduction_component" } else { "benefit_component" }
+                            ),
+                        )
+                        .period(period.id),
+                ),
+            }
+        }
+        let current = subject.employment.owned_record(period.id);
+        let mut changes = Vec::new();
+        for component in &owned {
+            let before = current.and_then(|record| record.values.get(component)).copied();
+            let after = totals.get(component).copied().filter(|total| !total.is_zero());
+            if after.is_some_and(|total| total > MAX_PERIOD_VALUE) {
+                part.issues.push(
+                    subject
+                        .warning(
+                            IssueCode::ValueOutOfRange,
+                            format!(
+                                "One-time compensations add up to {} for Loket component {component} in period {}, more than Loket accepts (€100,000,000.00); the value is left as it is. Correct the compensations in Personio.",
+                                Money::round(after.unwrap_or_default()),
+                                period.id
+                            ),
+                        )
+                        .period(period.id)
+                        .component(*component),
+                );
+                continue;
+            }
+            let same = match (before, after) {
+                (Some(before), Some(after)) => before == after,
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                changes.push(ValueChange { component: *component, before, after });
+            }
+        }
+        if changes.is_empty() {
+            continue;
+        }
+        if period.closed {
+            // O7: never written; the administrator corrects it by hand.
+            for change in &changes {
+                part.issues.push(
+                    subject
+                        .warning(
+                            IssueCode::PeriodClosed,
+                            format!(
+                                "Period {} is closed in Loket, so component {} was not changed there: Loket has {}, Personio has {}. Correct it by hand in a later period if needed.",
+                                period.id,
+                                change.component,
+                                describe(change.before),
+                                describe(change.after)
+                            ),
+                        )
+                        .period(period.id)
+                        .component(change.component),
+                );
+            }
+            continue;
+        }
+        part.push(subject, "O6", Action::PatchPeriodData { key: subject.employment.owned_key(period.id), changes });
+    }
+    part
+}
+
+fn describe(value: Option<Decimal>) -> String {
+    value.map(|value| Money::round(value).to_string()).unwrap_or_else(|| "no value".to_string())
+}

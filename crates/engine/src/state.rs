@@ -1,0 +1,288 @@
+//! The two input states at domain level: what the clients (or a scenario file) hand the engine.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Calendar;
+use crate::types::{
+    Amount, CivilDate, ComponentKey, EmployeeNumber, EmploymentId, Money, PeriodId, PersonId, RecordId,
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Personio
+
+/// Everything read from Personio for one legal entity.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PersonioState {
+    pub compensation_types: Vec<CompensationType>,
+    pub persons: Vec<Person>,
+    /// Company-wide reads that failed after retries (G5): when any did, the run writes nothing.
+    pub failed_reads: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TypeCategory {
+    FixedSalary,
+    HourlySalary,
+    Recurring,
+    OneTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompensationType {
+    pub id: String,
+    pub name: String,
+    pub category: TypeCategory,
+    /// A unit that is not money (`km`): such a type is never synced (K7, C4).
+    pub unit: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+pub enum Interval {
+    Monthly,
+    Quarterly,
+    HalfYearly,
+    Yearly,
+}
+
+impl Interval {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Interval::Monthly => "monthly",
+            Interval::Quarterly => "quarterly",
+            Interval::HalfYearly => "half-yearly",
+            Interval::Yearly => "yearly",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SalaryKind {
+    Fixed,
+    Hourly,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonioEmployment {
+    pub legal_entity: String,
+    pub start: Option<CivilDate>,
+    pub end: Option<CivilDate>,
+    pub status: String,
+}
+
+/// One base-salary record of the chain (S2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalaryRecord {
+    pub effective_from: CivilDate,
+    pub kind: SalaryKind,
+    /// `None` for hourly salaries.
+    pub interval: Option<Interval>,
+    pub amount: Amount,
+}
+
+/// One record of a recurring history (R2): in effect from `effective_from` until the next record of the
+/// same type; a value of 0 ends the compensation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecurringRecord {
+    pub type_id: String,
+    pub effective_from: CivilDate,
+    pub interval: Option<Interval>,
+    pub amount: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneTimePayment {
+    pub type_id: String,
+    pub date: CivilDate,
+    pub amount: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: PersonId,
+    pub first_name: String,
+    pub last_name: String,
+    /// Custom attributes by label as Personio shows it; the engine matches labels loosely (M2).
+    pub attributes: BTreeMap<String, String>,
+    pub employments: Vec<PersonioEmployment>,
+    pub salaries: Vec<SalaryRecord>,
+    pub recurring: Vec<RecurringRecord>,
+    pub one_time: Vec<OneTimePayment>,
+    /// Why a read of this person's data failed after retries (G5), if one did.
+    pub read_failed: Option<String>,
+}
+
+impl Person {
+    pub fn name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name).trim().to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Loket
+
+/// Everything read from Loket for one employer and payroll administration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoketState {
+    pub calendar: Calendar,
+    /// The payroll component catalogue per year.
+    pub components: BTreeMap<i16, BTreeMap<ComponentKey, Component>>,
+    pub employments: Vec<Employment>,
+    /// Company-wide reads that failed after retries (G5): when any did, the run writes nothing.
+    pub failed_reads: Vec<String>,
+}
+
+impl LoketState {
+    pub fn component(&self, year: i16, key: ComponentKey) -> Option<&Component> {
+        self.components.get(&year).and_then(|catalogue| catalogue.get(&key))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentKind {
+    Payment,
+    Deduction,
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    pub key: ComponentKey,
+    pub description: String,
+    pub category: u16,
+    pub kind: ComponentKind,
+}
+
+/// The component categories that benefits and deductions accept (K4).
+pub const BENEFIT_CATEGORIES: [u16; 7] = [7, 9, 11, 12, 13, 17, 30];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WageKind {
+    /// `grossWageType` 1.
+    Periodic,
+    /// `grossWageType` 2.
+    Hourly,
+}
+
+/// The values of a wage that the sync owns: its start, its type and its amount.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct WageValue {
+    pub start: CivilDate,
+    pub kind: WageKind,
+    pub amount: Money,
+}
+
+impl WageValue {
+    /// Equal wages: same type and amount; pay scales do not count.
+    pub fn same_wage(&self, other: &WageValue) -> bool {
+        self.kind == other.kind && self.amount == other.amount
+    }
+
+    pub fn describe(&self) -> String {
+        match self.kind {
+            WageKind::Periodic => format!("{} per period", self.amount),
+            WageKind::Hourly => format!("{} per hour", self.amount),
+        }
+    }
+}
+
+/// A Loket wage record (a link of the linked chain; Loket derives its end).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wage {
+    pub id: RecordId,
+    pub value: WageValue,
+    pub pay_scale: Option<String>,
+    pub pay_grade: Option<String>,
+}
+
+/// The values of a benefit or deduction that the sync owns.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BenefitValue {
+    pub component: ComponentKey,
+    pub start: CivilDate,
+    pub end: Option<CivilDate>,
+    pub value: Money,
+}
+
+impl BenefitValue {
+    pub fn overlaps(&self, other: &BenefitValue) -> bool {
+        let ends_before = |a: &BenefitValue, b: &BenefitValue| a.end.is_some_and(|end| end < b.start);
+        !(ends_before(self, other) || ends_before(other, self))
+    }
+
+    pub fn in_effect_on(&self, date: CivilDate) -> bool {
+        self.start <= date && self.end.is_none_or(|end| date <= end)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenefitOrDeduction {
+    pub id: RecordId,
+    pub value: BenefitValue,
+}
+
+/// The key of a payroll-period-data record: Loket's PATCH upserts on it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PeriodDataKey {
+    pub period: PeriodId,
+    pub shift: u32,
+    pub payslip_type: u32,
+    pub distribution_unit: Option<String>,
+    pub cost_center: Option<String>,
+    pub cost_unit: Option<String>,
+}
+
+/// A payroll-period-data record ("variable input") with its component values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodData {
+    pub id: Option<RecordId>,
+    pub key: PeriodDataKey,
+    pub values: BTreeMap<ComponentKey, Decimal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Employment {
+    pub id: EmploymentId,
+    pub employee_number: EmployeeNumber,
+    pub income_relationship_number: Option<u64>,
+    pub name: String,
+    pub start: CivilDate,
+    pub end: Option<CivilDate>,
+    pub default_distribution_unit: Option<String>,
+    pub wages: Vec<Wage>,
+    pub benefits_and_deductions: Vec<BenefitOrDeduction>,
+    pub period_data: Vec<PeriodData>,
+    /// Why a read of this employment's records failed after retries (G5), if one did.
+    pub read_failed: Option<String>,
+}
+
+impl Employment {
+    /// The record the sync owns in a period (O5): shift 1, the normal payslip, the default distribution
+    /// unit, no cost centre, no cost unit.
+    pub fn owned_key(&self, period: PeriodId) -> PeriodDataKey {
+        PeriodDataKey {
+            period,
+            shift: 1,
+            payslip_type: 1,
+            distribution_unit: self.default_distribution_unit.clone(),
+            cost_center: None,
+            cost_unit: None,
+        }
+    }
+
+    pub fn owned_record(&self, period: PeriodId) -> Option<&PeriodData> {
+        let key = self.owned_key(period);
+        self.period_data.iter().find(|record| record.key == key)
+    }
+
+    pub fn covers(&self, date: CivilDate) -> bool {
+        self.start <= date && self.end.is_none_or(|end| date <= end)
+    }
+}

@@ -1,0 +1,296 @@
+//! Domain value types: money, amounts, dates, ids. Each is a newtype with a checked constructor, so the
+//! rest of the engine never sees an unchecked value.
+
+use std::fmt;
+
+use jiff::civil::Date;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+/// A civil date (no time, no zone). Everything the sync compares is a day.
+pub type CivilDate = Date;
+
+/// An exact EUR amount with at most two decimals: what is written to Loket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Money(Decimal);
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Rounds half away from zero to cents: the one rounding step the rules allow, at the end of each
+    /// computation.
+    pub fn round(value: Decimal) -> Money {
+        Money(value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero).normalize_cents())
+    }
+
+    /// An amount that already has at most two decimals; `None` when it has more.
+    pub fn exact(value: Decimal) -> Option<Money> {
+        (value.round_dp(2) == value).then(|| Money(value.normalize_cents()))
+    }
+
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+
+    pub fn abs(self) -> Money {
+        Money(self.0.abs())
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+}
+
+trait NormalizeCents {
+    fn normalize_cents(self) -> Decimal;
+}
+
+impl NormalizeCents for Decimal {
+    /// Two decimals always, so that `30`, `30.0` and `30.00` are one value with one rendering.
+    fn normalize_cents(self) -> Decimal {
+        let mut value = self.normalize();
+        if value.is_zero() {
+            value = Decimal::ZERO;
+        }
+        value.rescale(2);
+        value
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money::round(self.0 + other.0)
+    }
+}
+
+impl fmt::Display for Money {
+    /// `€1,234.56`, `-€40.00`: the form every message uses.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.abs().round_dp(2).normalize_cents().to_string();
+        let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
+        let mut grouped = String::new();
+        for (index, digit) in whole.chars().enumerate() {
+            if index > 0 && (whole.len() - index) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let sign = if self.is_negative() { "-" } else { "" };
+        write!(f, "{sign}€{grouped}.{cents}")
+    }
+}
+
+/// What a Personio amount is counted in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A currency code such as `EUR` or `USD`.
+    Currency(String),
+    /// A unit that is not money, such as `km`.
+    Other(String),
+}
+
+/// A value as Personio gives it: any currency, or a unit that is not money.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Amount {
+    pub value: Decimal,
+    pub unit: Unit,
+}
+
+impl Amount {
+    pub fn eur(value: Decimal) -> Amount {
+        Amount { value, unit: Unit::Currency("EUR".to_string()) }
+    }
+
+    pub fn is_eur(&self) -> bool {
+        matches!(&self.unit, Unit::Currency(code) if code.eq_ignore_ascii_case("EUR"))
+    }
+
+    pub fn is_money(&self) -> bool {
+        matches!(self.unit, Unit::Currency(_))
+    }
+
+    /// `50.00 USD`, `120 km`: for messages about amounts that are not synced.
+    pub fn describe(&self) -> String {
+        match &self.unit {
+            Unit::Currency(code) if code.eq_ignore_ascii_case("EUR") => Money::round(self.value).to_string(),
+            Unit::Currency(code) => format!("{} {}", self.value, code),
+            Unit::Other(unit) => format!("{} {}", self.value, unit),
+        }
+    }
+}
+
+/// A Loket payroll period: year and period number (`2026-02`, id 202602).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeriodId {
+    pub year: i16,
+    pub number: u8,
+}
+
+impl PeriodId {
+    pub fn new(year: i16, number: u8) -> Option<PeriodId> {
+        (1..=53).contains(&number).then_some(PeriodId { year, number })
+    }
+
+    /// Loket's integer id: `year × 100 + period number`.
+    pub fn loket_id(self) -> i64 {
+        i64::from(self.year) * 100 + i64::from(self.number)
+    }
+
+    pub fn from_loket_id(id: i64) -> Option<PeriodId> {
+        let year = i16::try_from(id / 100).ok()?;
+        let number = u8::try_from(id % 100).ok()?;
+        PeriodId::new(year, number)
+    }
+}
+
+impl fmt::Display for PeriodId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:02}", self.year, self.number)
+    }
+}
+
+impl std::str::FromStr for PeriodId {
+    type Err = String;
+    fn from_str(text: &str) -> Result<PeriodId, String> {
+        let bad = || format!("`{text}` is not a period: write it as YYYY-PP, for example 2026-02");
+        let (year, number) = text.split_once('-').ok_or_else(bad)?;
+        if year.len() != 4 || number.len() != 2 {
+            return Err(bad());
+        }
+        PeriodId::new(year.parse().map_err(|_| bad())?, number.parse().map_err(|_| bad())?).ok_or_else(bad)
+    }
+}
+
+impl Serialize for PeriodId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeriodId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A Loket payroll component key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ComponentKey(pub u32);
+
+impl fmt::Display for ComponentKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A Personio person id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonId(pub u64);
+
+impl fmt::Display for PersonId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A Loket employee number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmployeeNumber(pub u64);
+
+impl fmt::Display for EmployeeNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A Loket employment id (a GUID on the wire; opaque here).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmploymentId(pub String);
+
+impl fmt::Display for EmploymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Loket record id (wage, benefit or deduction, payroll period data).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordId(pub String);
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// `1 Jan 2026`: the date form of every message.
+pub fn format_date(date: CivilDate) -> String {
+    format!("{} {} {}", date.day(), MONTHS[(date.month() - 1) as usize], date.year())
+}
+
+/// The day before `date`, saturating at the earliest date jiff knows.
+pub fn day_before(date: CivilDate) -> CivilDate {
+    date.yesterday().unwrap_or(date)
+}
+
+/// The day after `date`, saturating at the latest date jiff knows.
+pub fn day_after(date: CivilDate) -> CivilDate {
+    date.tomorrow().unwrap_or(date)
+}
+
+/// The last day of the month that is `months` after the month of `date`.
+pub fn end_of_month_after(date: CivilDate, months: u32) -> CivilDate {
+    let first = date.first_of_month();
+    let shifted = first.checked_add(jiff::Span::new().months(i64::from(months))).unwrap_or(CivilDate::MAX);
+    shifted.last_of_month()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn money_rounds_half_away_from_zero() {
+        assert_eq!(Money::round(Decimal::from_str("4166.665").unwrap()).to_string(), "€4,166.67");
+        assert_eq!(Money::round(Decimal::from_str("-0.005").unwrap()).value(), Decimal::from_str("-0.01").unwrap());
+        assert_eq!(Money::round(Decimal::from_str("1234567.891").unwrap()).to_string(), "€1,234,567.89");
+        assert_eq!(Money::round(Decimal::from_str("-40").unwrap()).to_string(), "-€40.00");
+    }
+
+    #[test]
+    fn money_exact_refuses_sub_cents() {
+        assert!(Money::exact(Decimal::from_str("1.001").unwrap()).is_none());
+        assert_eq!(Money::exact(Decimal::from_str("30").unwrap()), Money::exact(Decimal::from_str("30.00").unwrap()));
+    }
+
+    #[test]
+    fn period_id_round_trips() {
+        let id = PeriodId::from_str("2026-02").unwrap();
+        assert_eq!(id.loket_id(), 202602);
+        assert_eq!(PeriodId::from_loket_id(202602), Some(id));
+        assert!(PeriodId::from_str("2026-2").is_err());
+        assert!(PeriodId::from_str("2026-00").is_err());
+    }
+
+    #[test]
+    fn dates_format_for_messages() {
+        assert_eq!(format_date(jiff::civil::date(2026, 1, 14)), "14 Jan 2026");
+        assert_eq!(end_of_month_after(jiff::civil::date(2026, 3, 15), 12), jiff::civil::date(2027, 3, 31));
+    }
+}
