@@ -264,33 +264,47 @@ pub fn validate(
             ("deduction_component", mapping.deduction_component, ComponentKind::Deduction),
         ] {
             let Some(key) = component else { continue };
-            for year in &years {
-                match loket.component(*year, key) {
-                    None => errors.push(ConfigError::new(
-                        field(side),
-                        format!("Loket has no payroll component {key} in {year} for this payroll administration."),
-                    )),
-                    Some(found) if found.kind != wanted_kind => errors.push(ConfigError::new(
-                        field(side),
-                        format!(
-                            "Loket component {key} ({}) is {} in {year}, but a {} must be {}.",
-                            found.description,
-                            describe_kind(found.kind),
-                            side.replace('_', " "),
-                            describe_kind(wanted_kind)
-                        ),
-                    )),
-                    Some(found) if kind == MappingKind::Recurring && !BENEFIT_CATEGORIES.contains(&found.category) => {
-                        errors.push(ConfigError::new(
-                            field(side),
-                            format!(
-                                "Loket component {key} ({}) has category {}, which benefits and deductions do not accept; use a component of category 7, 9, 11, 12, 13, 17 or 30.",
-                                found.description, found.category
-                            ),
-                        ))
-                    }
-                    Some(_) => {}
-                }
+            let missing: Vec<String> = years
+                .iter()
+                .filter(|year| loket.component(**year, key).is_none())
+                .map(|year| year.to_string())
+                .collect();
+            if !missing.is_empty() {
+                errors.push(ConfigError::new(
+                    field(side),
+                    format!(
+                        "Loket has no payroll component {key} in {} for this payroll administration.",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+            // One error per problem, naming the first year it occurs in.
+            let found = years.iter().find_map(|year| loket.component(*year, key).map(|found| (*year, found)));
+            let wrong_kind = years.iter().find_map(|year| {
+                loket.component(*year, key).filter(|found| found.kind != wanted_kind).map(|found| (*year, found))
+            });
+            if let Some((year, found)) = wrong_kind {
+                errors.push(ConfigError::new(
+                    field(side),
+                    format!(
+                        "Loket component {key} ({}) is {} in {year}, but a {} must be {}.",
+                        found.description,
+                        describe_kind(found.kind),
+                        side.replace('_', " "),
+                        describe_kind(wanted_kind)
+                    ),
+                ));
+            } else if let Some((_, found)) = found
+                && kind == MappingKind::Recurring
+                && !BENEFIT_CATEGORIES.contains(&found.category)
+            {
+                errors.push(ConfigError::new(
+                    field(side),
+                    format!(
+                        "Loket component {key} ({}) has category {}, which benefits and deductions do not accept; use a component of category 7, 9, 11, 12, 13, 17 or 30.",
+                        found.description, found.category
+                    ),
+                ));
             }
             // K5: a component serves recurring or one-time mappings, not both.
             match component_kinds.get(&key) {

@@ -43,6 +43,8 @@ struct PeriodFacts {
     foreign_currency: bool,
     /// An EUR compensation of a mapped type is there too.
     has_eur: bool,
+    /// A one-time payment of a mapped type, in any currency or unit.
+    has_one_time: bool,
 }
 
 /// O1–O7 and C1–C4 for one employment.
@@ -81,6 +83,7 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             continue;
         }
         let entry = facts.entry(period.id).or_default();
+        entry.has_one_time = true;
         if mapping.non_monetary || !payment.amount.is_money() {
             entry.frozen = true;
             part.issues.push(
@@ -144,7 +147,14 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
     for period in &periods {
         let facts = facts.remove(&period.id).unwrap_or_default();
         if facts.frozen {
-            if facts.foreign_currency && facts.has_eur {
+            // The warning is given where it hides something: a one-time payment in Personio or a one-time
+            // value in Loket in that period.
+            let has_one_time = facts.has_one_time
+                || subject
+                    .employment
+                    .owned_record(period.id)
+                    .is_some_and(|record| record.values.keys().any(|component| owned.contains(component)));
+            if facts.foreign_currency && facts.has_eur && has_one_time {
                 part.issues.push(
                     subject
                         .warning(

@@ -1,6 +1,13 @@
-//! The engine's one integration-test binary: every rule of SYNC-RULES.md by id, and every scenario file
-//! in-process.
+//! The engine's one integration-test binary: every rule of SYNC-RULES.md by id (tests are named after the
+//! rule they prove), the Loket model, and every scenario file in-process.
 
 mod support;
 
+mod config;
+mod guarantees;
+mod model;
+mod one_time;
+mod people;
+mod recurring;
+mod salary;
 mod scenarios;

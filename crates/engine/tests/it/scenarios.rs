@@ -32,3 +32,23 @@ fn every_scenario_file_passes_in_process() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn a_scenario_with_a_wrong_expectation_fails_the_check() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/02-yearly-salary-divided-by-12.json");
+    let mut scenario = scenario::Scenario::load(&path).unwrap();
+    let expected = scenario.expect.loket.as_mut().unwrap();
+    expected.employments[0].wages[1].amount = crate::support::dec("4166.66");
+    scenario.expect.issues.push(scenario::ExpectedIssue {
+        code: "salary_gap".to_string(),
+        severity: "error".to_string(),
+        person: Some(1002),
+        message: None,
+        message_contains: None,
+    });
+    let outcome = scenario::run_in_process(&scenario).unwrap();
+    let failures = scenario::check(&scenario, &outcome);
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(failures[0].contains("expected Periodic 4166.66"), "{}", failures[0]);
+    assert!(failures[1].contains("expected issue salary_gap"), "{}", failures[1]);
+}
