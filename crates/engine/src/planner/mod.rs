@@ -272,11 +272,10 @@ fn guard(outcomes: &[Outcome], loket: &LoketState, valid: &ValidConfig) -> Guard
     let mut report = GuardReport { matched_employees: outcomes.len(), ..GuardReport::default() };
     let mut affected = 0;
     for outcome in outcomes {
-        let employment = loket
-            .employments
-            .iter()
-            .find(|employment| employment.id == outcome.plan.employment_id)
-            .expect("a plan names an employment of the state it was made from");
+        let Some(employment) = loket.employments.iter().find(|employment| employment.id == outcome.plan.employment_id)
+        else {
+            continue;
+        };
         let (start, horizon) = (outcome.window.0, valid.horizon);
         let managed_by_date = |date: CivilDate| date >= start && date <= horizon;
         if config.salary {

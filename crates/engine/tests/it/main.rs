@@ -11,3 +11,4 @@ mod people;
 mod recurring;
 mod salary;
 mod scenarios;
+mod types;
