@@ -57,6 +57,8 @@ pub enum CalendarError {
     Inverted(PeriodId),
     #[error("Loket returned period {0} twice")]
     Duplicate(PeriodId),
+    #[error("Loket returned period {later} starting before period {earlier}: period ids must follow the dates")]
+    OutOfOrder { earlier: PeriodId, later: PeriodId },
 }
 
 impl Calendar {
@@ -79,6 +81,9 @@ impl Calendar {
             if pair[1].start <= pair[0].end {
                 return Err(CalendarError::Overlap { first: pair[0].id, second: pair[1].id });
             }
+            if pair[1].id < pair[0].id {
+                return Err(CalendarError::OutOfOrder { earlier: pair[1].id, later: pair[0].id });
+            }
         }
         Ok(Calendar { periods })
     }
@@ -96,8 +101,9 @@ impl Calendar {
         self.periods.get(index).filter(|period| period.contains(date))
     }
 
+    /// Ids follow the dates (checked in `new`), so the periods are sorted by id too.
     pub fn get(&self, id: PeriodId) -> Option<&Period> {
-        self.periods.iter().find(|period| period.id == id)
+        self.periods.binary_search_by_key(&id, |period| period.id).ok().map(|index| &self.periods[index])
     }
 
     pub fn years(&self) -> std::collections::BTreeSet<i16> {

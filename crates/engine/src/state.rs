@@ -277,9 +277,18 @@ impl Employment {
         }
     }
 
+    /// Whether a record is the one the sync owns in its period (O5).
+    pub fn is_owned(&self, record: &PeriodData) -> bool {
+        let key = &record.key;
+        key.shift == 1
+            && key.payslip_type == 1
+            && key.distribution_unit == self.default_distribution_unit
+            && key.cost_center.is_none()
+            && key.cost_unit.is_none()
+    }
+
     pub fn owned_record(&self, period: PeriodId) -> Option<&PeriodData> {
-        let key = self.owned_key(period);
-        self.period_data.iter().find(|record| record.key == key)
+        self.period_data.iter().find(|record| record.key.period == period && self.is_owned(record))
     }
 
     pub fn covers(&self, date: CivilDate) -> bool {

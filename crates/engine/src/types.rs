@@ -62,13 +62,6 @@ impl NormalizeCents for Decimal {
     }
 }
 
-impl std::ops::Add for Money {
-    type Output = Money;
-    fn add(self, other: Money) -> Money {
-        Money::round(self.0 + other.0)
-    }
-}
-
 impl fmt::Display for Money {
     /// `€1,234.56`, `-€40.00`: the form every message uses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -54,6 +54,10 @@ pub fn match_persons<'a>(
     income_number_attribute: &str,
 ) -> (Vec<Match<'a>>, Vec<Issue>) {
     let mut issues = Vec::new();
+    let mut by_number: BTreeMap<EmployeeNumber, Vec<&'a Employment>> = BTreeMap::new();
+    for employment in &loket.employments {
+        by_number.entry(employment.employee_number).or_default().push(employment);
+    }
     let mut candidates: Vec<(&'a Person, EmployeeNumber, Option<&'a Employment>)> = Vec::new();
     for person in persons {
         let Some(number) = whole_number_attribute(person, employee_number_attribute) else {
@@ -72,8 +76,7 @@ pub fn match_persons<'a>(
         };
         let number = EmployeeNumber(number);
         let income = whole_number_attribute(person, income_number_attribute);
-        let with_number: Vec<&Employment> =
-            loket.employments.iter().filter(|employment| employment.employee_number == number).collect();
+        let with_number: Vec<&Employment> = by_number.get(&number).cloned().unwrap_or_default();
         let chosen: Vec<&Employment> = match income {
             Some(income) => with_number
                 .iter()

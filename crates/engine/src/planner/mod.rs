@@ -61,7 +61,8 @@ impl Part {
     }
 }
 
-struct Outcome {
+struct Outcome<'a> {
+    employment: &'a Employment,
     plan: EmploymentPlan,
     issues: Vec<Issue>,
     if_sent: Vec<Issue>,
@@ -165,13 +166,13 @@ pub fn plan(
     plan
 }
 
-fn plan_employment(
-    matched: &matching::Match,
+fn plan_employment<'a>(
+    matched: &matching::Match<'a>,
     loket: &LoketState,
     valid: &ValidConfig,
     kind: CalendarKind,
     run_date: CivilDate,
-) -> Outcome {
+) -> Outcome<'a> {
     let config = &valid.config;
     let (person, employment) = (matched.person, matched.employment);
     let window_start = config.compensation_start_date.max(employment.start);
@@ -197,7 +198,7 @@ fn plan_employment(
             format!("Nothing was synced for {} because reading their data failed: {reason}. Sync again; if it keeps failing, check the connection and permissions.", employment_plan.name),
         ));
         employment_plan.failed = true;
-        return Outcome { plan: employment_plan, issues, if_sent, window: (window_start, window_end) };
+        return Outcome { employment, plan: employment_plan, issues, if_sent, window: (window_start, window_end) };
     }
 
     let mut parts = Vec::new();
@@ -252,7 +253,7 @@ fn plan_employment(
         );
         if_sent.clear();
     }
-    Outcome { plan: employment_plan, issues, if_sent, window: (window_start, window_end) }
+    Outcome { employment, plan: employment_plan, issues, if_sent, window: (window_start, window_end) }
 }
 
 /// Moves every write of an employment into its withheld list.
@@ -272,10 +273,7 @@ fn guard(outcomes: &[Outcome], loket: &LoketState, valid: &ValidConfig) -> Guard
     let mut report = GuardReport { matched_employees: outcomes.len(), ..GuardReport::default() };
     let mut affected = 0;
     for outcome in outcomes {
-        let Some(employment) = loket.employments.iter().find(|employment| employment.id == outcome.plan.employment_id)
-        else {
-            continue;
-        };
+        let employment = outcome.employment;
         let (start, horizon) = (outcome.window.0, valid.horizon);
         let managed_by_date = |date: CivilDate| date >= start && date <= horizon;
         if config.salary {
@@ -295,7 +293,7 @@ fn guard(outcomes: &[Outcome], loket: &LoketState, valid: &ValidConfig) -> Guard
                 .period_data
                 .iter()
                 .filter(|record| {
-                    record.key == employment.owned_key(record.key.period)
+                    employment.is_owned(record)
                         && loket.calendar.get(record.key.period).is_some_and(|period| {
                             period.start >= config.compensation_start_date && period.end <= horizon
                         })

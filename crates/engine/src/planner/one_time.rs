@@ -10,7 +10,7 @@ use crate::calendar::Period;
 use crate::config::{MappingKind, ValidConfig};
 use crate::issue::IssueCode;
 use crate::plan::{Action, ValueChange};
-use crate::state::LoketState;
+use crate::state::{LoketState, PeriodData};
 use crate::types::{ComponentKey, Money, PeriodId, format_date};
 
 /// The range Loket accepts for a payroll-period-data value.
@@ -34,9 +34,9 @@ pub fn in_scope_periods<'a>(subject: &Subject, loket: &'a LoketState, config: &V
 
 /// What is known about one in-scope period.
 #[derive(Default)]
-struct PeriodFacts {
+struct PeriodFacts<'a> {
     /// Per type: the summed EUR values (O4).
-    sums: BTreeMap<String, Decimal>,
+    sums: BTreeMap<&'a str, Decimal>,
     /// A non-EUR or non-monetary compensation of a mapped type: one-time values stay as they are (C3, C4).
     frozen: bool,
     /// A non-EUR compensation (currency, not unit) of a mapped type, for the mixed-period warning.
@@ -54,6 +54,13 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
     let periods = in_scope_periods(subject, loket, config);
     let in_scope: BTreeSet<PeriodId> = periods.iter().map(|period| period.id).collect();
     let mut facts: BTreeMap<PeriodId, PeriodFacts> = BTreeMap::new();
+    let owned_records: BTreeMap<PeriodId, &PeriodData> = subject
+        .employment
+        .period_data
+        .iter()
+        .filter(|record| subject.employment.is_owned(record))
+        .map(|record| (record.key.period, record))
+        .collect();
     let (window_start, window_end) = (subject.window_start, subject.window_end);
 
     let mut payments: Vec<_> = subject.person.one_time.iter().collect();
@@ -119,23 +126,27 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             );
         } else {
             entry.has_eur = true;
-            *entry.sums.entry(mapping.type_id.clone()).or_default() += payment.amount.value;
+            let sum = entry.sums.entry(mapping.type_id.as_str()).or_default();
+            *sum = sum.saturating_add(payment.amount.value);
         }
     }
 
     // C3: recurring compensations of mapped types in effect during a period count too (R4 warns about them).
-    if recurring_on {
-        for mapping in config.mappings.iter().filter(|mapping| mapping.kind == MappingKind::Recurring) {
+    // Only a person with a foreign-currency recurring compensation needs this (most have none).
+    let has_foreign_recurring = subject.person.recurring.iter().any(|record| {
+        record.amount.is_money()
+            && !record.amount.is_eur()
+            && config.mapping_for(&record.type_id, MappingKind::Recurring).is_some_and(|mapping| !mapping.non_monetary)
+    });
+    if recurring_on && has_foreign_recurring {
+        for mapping in config.mappings.iter().filter(|mapping| mapping.kind == MappingKind::Recurring && !mapping.non_monetary) {
             for segment in history(subject.person, &mapping.type_id, config.horizon) {
-                for period in &periods {
-                    if !segment.overlaps(period.start, period.end) {
-                        continue;
-                    }
-                    let amount = &segment.record.amount;
-                    if amount.is_eur() && !mapping.non_monetary {
-                        facts.entry(period.id).or_default().has_eur = true;
-                    } else if amount.is_money() && !mapping.non_monetary {
-                        let entry = facts.entry(period.id).or_default();
+                let amount = &segment.record.amount;
+                for period in periods.iter().filter(|period| segment.overlaps(period.start, period.end)) {
+                    let entry = facts.entry(period.id).or_default();
+                    if amount.is_eur() {
+                        entry.has_eur = true;
+                    } else if amount.is_money() {
                         entry.frozen = true;
                         entry.foreign_currency = true;
                     }
@@ -150,9 +161,8 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             // The warning is given where it hides something: a one-time payment in Personio or a one-time
             // value in Loket in that period.
             let has_one_time = facts.has_one_time
-                || subject
-                    .employment
-                    .owned_record(period.id)
+                || owned_records
+                    .get(&period.id)
                     .is_some_and(|record| record.values.keys().any(|component| owned.contains(component)));
             if facts.foreign_currency && facts.has_eur && has_one_time {
                 part.issues.push(
@@ -180,7 +190,10 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
                 continue;
             }
             match mapping.component_for(sum.is_negative()) {
-                Some(component) => *totals.entry(component).or_default() += sum.abs().value(),
+                Some(component) => {
+                    let total = totals.entry(component).or_default();
+                    *total = total.saturating_add(sum.abs().value());
+                }
                 None => part.issues.push(
                     subject
                         .warning(
@@ -198,7 +211,7 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
                 ),
             }
         }
-        let current = subject.employment.owned_record(period.id);
+        let current = owned_records.get(&period.id).copied();
         let mut changes = Vec::new();
         for component in &owned {
             let before = current.and_then(|record| record.values.get(component)).copied();

@@ -179,7 +179,10 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
         for pair in cuts.windows(2) {
             let (first, last) = (pair[0], day_before(pair[1]));
             let sum: Decimal =
-                pieces.iter().filter(|(from, to, _)| *from <= first && last <= *to).map(|(_, _, value)| *value).sum();
+                pieces
+                .iter()
+                .filter(|(from, to, _)| *from <= first && last <= *to)
+                .fold(Decimal::ZERO, |sum, (_, _, value)| sum.saturating_add(*value));
             let value = Money::round(sum);
             if value.is_zero() {
                 continue;

@@ -75,7 +75,7 @@ fn desired_wages(subject: &Subject, kind: CalendarKind) -> Result<Vec<WageValue>
                 WageKind::Periodic,
                 match kind {
                     CalendarKind::Month => value,
-                    _ => value * Decimal::from(12) / Decimal::from(kind.periods_per_year()),
+                    _ => value.saturating_mul(Decimal::from(12)) / Decimal::from(kind.periods_per_year()),
                 },
             ),
             (SalaryKind::Fixed, Some(Interval::Yearly)) => {

@@ -8,6 +8,7 @@ mod guarantees;
 mod model;
 mod one_time;
 mod people;
+mod properties;
 mod recurring;
 mod salary;
 mod scenarios;
