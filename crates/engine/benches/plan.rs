@@ -58,14 +58,24 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
     ];
     let compensation_types = type_names
         .iter()
-        .map(|(id, name, category)| CompensationType { id: id.to_string(), name: name.to_string(), category: *category, unit: None })
+        .map(|(id, name, category)| CompensationType {
+            id: id.to_string(),
+            name: name.to_string(),
+            category: *category,
+            unit: None,
+        })
         .collect();
     let mut periods = Vec::new();
     for year in 2023..=2027i16 {
         for month in 1..=12i8 {
             let start = date(year, month, 1);
             let closed = (year, month) < (2026, 10);
-            periods.push(Period { id: PeriodId::new(year, month as u8).unwrap(), start, end: start.last_of_month(), closed });
+            periods.push(Period {
+                id: PeriodId::new(year, month as u8).unwrap(),
+                start,
+                end: start.last_of_month(),
+                closed,
+            });
         }
     }
     let mut catalogue = BTreeMap::new();
@@ -77,7 +87,10 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
         (4001, 7, ComponentKind::Payment),
         (4002, 12, ComponentKind::Deduction),
     ] {
-        catalogue.insert(ComponentKey(key), Component { key: ComponentKey(key), description: key.to_string(), category, kind });
+        catalogue.insert(
+            ComponentKey(key),
+            Component { key: ComponentKey(key), description: key.to_string(), category, kind },
+        );
     }
     let mut persons = Vec::new();
     let mut employments = Vec::new();
@@ -120,7 +133,12 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
             first_name: "Employee".to_string(),
             last_name: number.to_string(),
             attributes,
-            employments: vec![PersonioEmployment { legal_entity: "1".to_string(), start: Some(date(2020, 1, 1)), end: None, status: "ACTIVE".to_string() }],
+            employments: vec![PersonioEmployment {
+                legal_entity: "1".to_string(),
+                start: Some(date(2020, 1, 1)),
+                end: None,
+                status: "ACTIVE".to_string(),
+            }],
             salaries: salaries.clone(),
             recurring,
             one_time: one_time.clone(),
@@ -131,14 +149,45 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
         // wrong value; last year's bonuses partly entered by hand.
         let id = format!("employment-{number}");
         let wages = vec![
-            Wage { id: RecordId(format!("{id}-w1")), value: WageValue { start: date(2021, 1, 1), kind: WageKind::Periodic, amount: money(base) }, pay_scale: None, pay_grade: None },
-            Wage { id: RecordId(format!("{id}-w2")), value: WageValue { start: salaries[1].effective_from, kind: WageKind::Periodic, amount: money(base + Decimal::from(90)) }, pay_scale: None, pay_grade: None },
+            Wage {
+                id: RecordId(format!("{id}-w1")),
+                value: WageValue { start: date(2021, 1, 1), kind: WageKind::Periodic, amount: money(base) },
+                pay_scale: None,
+                pay_grade: None,
+            },
+            Wage {
+                id: RecordId(format!("{id}-w2")),
+                value: WageValue {
+                    start: salaries[1].effective_from,
+                    kind: WageKind::Periodic,
+                    amount: money(base + Decimal::from(90)),
+                },
+                pay_scale: None,
+                pay_grade: None,
+            },
         ];
         let benefits = vec![
-            BenefitOrDeduction { id: RecordId(format!("{id}-b1")), value: BenefitValue { component: ComponentKey(7010), start: date(2022, 1, 1), end: None, value: money(Decimal::from(150)) } },
-            BenefitOrDeduction { id: RecordId(format!("{id}-b2")), value: BenefitValue { component: ComponentKey(8020), start: date(2024, 1, 1), end: None, value: money(Decimal::from(80)) } },
+            BenefitOrDeduction {
+                id: RecordId(format!("{id}-b1")),
+                value: BenefitValue {
+                    component: ComponentKey(7010),
+                    start: date(2022, 1, 1),
+                    end: None,
+                    value: money(Decimal::from(150)),
+                },
+            },
+            BenefitOrDeduction {
+                id: RecordId(format!("{id}-b2")),
+                value: BenefitValue {
+                    component: ComponentKey(8020),
+                    start: date(2024, 1, 1),
+                    end: None,
+                    value: money(Decimal::from(80)),
+                },
+            },
         ];
-        // Loket holds what payroll processed: the monthly bonus totals, one month in six entered wrongly.
+        // Loket holds what payroll processed: the monthly bonus totals; one employee in twenty has a bonus
+        // entered wrongly by hand in a closed period.
         let mut totals: BTreeMap<PeriodId, Decimal> = BTreeMap::new();
         for payment in one_time.iter().filter(|payment| payment.date < date(2026, 10, 1)) {
             let period = PeriodId::new(payment.date.year(), payment.date.month() as u8).unwrap();
@@ -156,9 +205,16 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
                     cost_center: None,
                     cost_unit: None,
                 },
-                values: [(ComponentKey(4001), if period.number % 6 == 0 { total + Decimal::TEN } else { total })]
-                    .into_iter()
-                    .collect(),
+                values: [(
+                    ComponentKey(4001),
+                    if index % 20 == 0 && period == PeriodId::new(2025, 6).unwrap() {
+                        total + Decimal::TEN
+                    } else {
+                        total
+                    },
+                )]
+                .into_iter()
+                .collect(),
             })
             .collect();
         employments.push(Employment {
@@ -187,11 +243,31 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
     config.recurring = true;
     config.one_time = true;
     config.mappings = vec![
-        Mapping { personio_type: "Car allowance".into(), benefit_component: Some(ComponentKey(7010)), deduction_component: None },
-        Mapping { personio_type: "Pension contribution".into(), benefit_component: None, deduction_component: Some(ComponentKey(8020)) },
-        Mapping { personio_type: "Travel".into(), benefit_component: Some(ComponentKey(7030)), deduction_component: Some(ComponentKey(8030)) },
-        Mapping { personio_type: "Bonus".into(), benefit_component: Some(ComponentKey(4001)), deduction_component: Some(ComponentKey(4002)) },
-        Mapping { personio_type: "Referral bonus".into(), benefit_component: Some(ComponentKey(4001)), deduction_component: None },
+        Mapping {
+            personio_type: "Car allowance".into(),
+            benefit_component: Some(ComponentKey(7010)),
+            deduction_component: None,
+        },
+        Mapping {
+            personio_type: "Pension contribution".into(),
+            benefit_component: None,
+            deduction_component: Some(ComponentKey(8020)),
+        },
+        Mapping {
+            personio_type: "Travel".into(),
+            benefit_component: Some(ComponentKey(7030)),
+            deduction_component: Some(ComponentKey(8030)),
+        },
+        Mapping {
+            personio_type: "Bonus".into(),
+            benefit_component: Some(ComponentKey(4001)),
+            deduction_component: Some(ComponentKey(4002)),
+        },
+        Mapping {
+            personio_type: "Referral bonus".into(),
+            benefit_component: Some(ComponentKey(4001)),
+            deduction_component: None,
+        },
     ];
     (personio, loket, config, date(2026, 11, 15))
 }
@@ -207,6 +283,15 @@ fn main() {
     let employees: u64 = std::env::args().skip(1).find_map(|arg| arg.parse().ok()).unwrap_or(10_000);
     let (personio, loket, config, run_date) = company(employees);
     let input_peak = peak_memory_mb();
+    // For profilers: `PLAN_PROFILE=one_time` (or salary, recurring) plans with that switch alone, 20 times.
+    if let Ok(only) = std::env::var("PLAN_PROFILE") {
+        let config =
+            Config { salary: only == "salary", recurring: only == "recurring", one_time: only == "one_time", ..config };
+        for _ in 0..20 {
+            std::hint::black_box(engine::plan(&personio, &loket, &config, run_date, true));
+        }
+        return;
+    }
     let mut best = f64::MAX;
     let mut writes = 0;
     let mut issues = 0;
@@ -221,9 +306,12 @@ fn main() {
     let plan_peak = peak_memory_mb();
     // Where the time goes: each switch on its own.
     let mut parts = Vec::new();
-    for (name, salary, recurring, one_time) in
-        [("salary", true, false, false), ("recurring", false, true, false), ("one-time", false, false, true), ("none", false, false, false)]
-    {
+    for (name, salary, recurring, one_time) in [
+        ("salary", true, false, false),
+        ("recurring", false, true, false),
+        ("one-time", false, false, true),
+        ("none", false, false, false),
+    ] {
         let config = Config { salary, recurring, one_time, ..config.clone() };
         let mut part_best = f64::MAX;
         for _ in 0..3 {

@@ -121,6 +121,10 @@ pub struct ValidConfig {
     pub mappings: Vec<ResolvedMapping>,
     /// Configuration warnings (K7), reported with every run.
     pub warnings: Vec<Issue>,
+    /// The components recurring mappings target: the benefits and deductions the sync owns.
+    pub recurring_components: BTreeSet<ComponentKey>,
+    /// The components one-time mappings target: the period-data values the sync owns.
+    pub one_time_components: BTreeSet<ComponentKey>,
 }
 
 impl ValidConfig {
@@ -129,13 +133,11 @@ impl ValidConfig {
     }
 
     /// The components that recurring (or one-time) mappings target: the ones the sync owns.
-    pub fn components(&self, kind: MappingKind) -> BTreeSet<ComponentKey> {
-        self.mappings
-            .iter()
-            .filter(|mapping| mapping.kind == kind)
-            .flat_map(|mapping| [mapping.benefit_component, mapping.deduction_component])
-            .flatten()
-            .collect()
+    pub fn components(&self, kind: MappingKind) -> &BTreeSet<ComponentKey> {
+        match kind {
+            MappingKind::Recurring => &self.recurring_components,
+            MappingKind::OneTime => &self.one_time_components,
+        }
     }
 }
 
@@ -343,8 +345,23 @@ pub fn validate(
         });
     }
 
+    let components = |kind: MappingKind| -> BTreeSet<ComponentKey> {
+        mappings
+            .iter()
+            .filter(|mapping: &&ResolvedMapping| mapping.kind == kind)
+            .flat_map(|mapping| [mapping.benefit_component, mapping.deduction_component])
+            .flatten()
+            .collect()
+    };
     if errors.is_empty() {
-        Ok(ValidConfig { config: config.clone(), horizon, mappings, warnings })
+        Ok(ValidConfig {
+            config: config.clone(),
+            horizon,
+            recurring_components: components(MappingKind::Recurring),
+            one_time_components: components(MappingKind::OneTime),
+            mappings,
+            warnings,
+        })
     } else {
         Err(errors)
     }

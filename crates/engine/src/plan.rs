@@ -1,5 +1,7 @@
 //! The plan: typed Loket writes in a valid order, the issues, and what was withheld and why.
 
+use std::borrow::Cow;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +61,7 @@ pub struct Write {
     pub employment_id: EmploymentId,
     pub employee_number: EmployeeNumber,
     /// The rule that asks for it (`S9`, `R6`, …).
-    pub rule: String,
+    pub rule: Cow<'static, str>,
     #[serde(flatten)]
     pub action: Action,
 }

@@ -51,9 +51,10 @@ trait NormalizeCents {
 }
 
 impl NormalizeCents for Decimal {
-    /// Two decimals always, so that `30`, `30.0` and `30.00` are one value with one rendering.
+    /// Two decimals always, so that `30`, `30.0` and `30.00` are one value with one rendering. Callers
+    /// pass values with at most two decimals; only a rescale is needed (no normalising division).
     fn normalize_cents(self) -> Decimal {
-        let mut value = self.normalize();
+        let mut value = if self.scale() > 2 { self.round_dp(2) } else { self };
         if value.is_zero() {
             value = Decimal::ZERO;
         }
@@ -63,19 +64,38 @@ impl NormalizeCents for Decimal {
 }
 
 impl fmt::Display for Money {
-    /// `€1,234.56`, `-€40.00`: the form every message uses.
+    /// `€1,234.56`, `-€40.00`: the form every message uses. Written digit by digit into the formatter, with
+    /// no intermediate strings: the plan formats many of these.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0.abs().round_dp(2).normalize_cents().to_string();
-        let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
-        let mut grouped = String::new();
-        for (index, digit) in whole.chars().enumerate() {
-            if index > 0 && (whole.len() - index) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(digit);
-        }
+        let mut value = self.0.abs().round_dp(2);
+        value.rescale(2);
         let sign = if self.is_negative() { "-" } else { "" };
-        write!(f, "{sign}€{grouped}.{cents}")
+        if value.scale() != 2 {
+            // Too many digits to carry cents: print what Decimal can.
+            return write!(f, "{sign}€{value}");
+        }
+        let mantissa = value.mantissa().unsigned_abs();
+        let (mut whole, cents) = (mantissa / 100, mantissa % 100);
+        let mut digits = [0u8; 40];
+        let mut length = 0;
+        loop {
+            digits[length] = b'0' + (whole % 10) as u8;
+            length += 1;
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
+        }
+        f.write_str(sign)?;
+        f.write_str("€")?;
+        for index in (0..length).rev() {
+            let digit = [digits[index]];
+            f.write_str(std::str::from_utf8(&digit).unwrap_or("?"))?;
+            if index > 0 && index % 3 == 0 {
+                f.write_str(",")?;
+            }
+        }
+        write!(f, ".{cents:02}")
     }
 }
 

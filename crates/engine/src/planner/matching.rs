@@ -13,23 +13,35 @@ pub struct Match<'a> {
     pub employment: &'a Employment,
 }
 
-/// Labels match after trimming and ignoring case, with `-`, `–` and `—` alike (M2).
+/// Labels match after trimming and ignoring case, with `-`, `–` and `—` alike (M2). The normalised form,
+/// for display and keys; `labels_match` compares without allocating.
 pub fn label_key(label: &str) -> String {
-    label
-        .trim()
-        .chars()
-        .map(|character| if matches!(character, '–' | '—' | '‐' | '‑') { '-' } else { character })
-        .flat_map(char::to_lowercase)
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    label_chars(label).collect()
+}
+
+/// The characters of a label as `label_key` normalises them, without allocating: runs of white space
+/// become one space, dashes one `-`, letters lower case.
+fn label_chars(label: &str) -> impl Iterator<Item = char> + '_ {
+    let mut words = label.split_whitespace().peekable();
+    std::iter::from_fn(move || {
+        let word = words.next()?;
+        let separator = words.peek().is_some().then_some(' ');
+        Some(word.chars().chain(separator))
+    })
+    .flatten()
+    .map(|character| if matches!(character, '–' | '—' | '‐' | '‑') { '-' } else { character })
+    .flat_map(char::to_lowercase)
+}
+
+/// Whether two labels are the same after M2's normalisation.
+pub fn labels_match(a: &str, b: &str) -> bool {
+    // Most labels are typed exactly as configured: settle those without normalising.
+    a.eq_ignore_ascii_case(b) || label_chars(a).eq(label_chars(b))
 }
 
 /// The value of a custom attribute as a whole number; anything else counts as missing (M2).
 pub fn whole_number_attribute(person: &Person, label: &str) -> Option<u64> {
-    let wanted = label_key(label);
-    let value = person.attributes.iter().find(|(candidate, _)| label_key(candidate) == wanted)?.1.trim();
+    let value = person.attributes.iter().find(|(candidate, _)| labels_match(candidate, label))?.1.trim();
     if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }

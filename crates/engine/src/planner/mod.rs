@@ -51,11 +51,11 @@ pub(crate) struct Part {
 }
 
 impl Part {
-    pub fn push(&mut self, subject: &Subject, rule: &str, action: Action) {
+    pub fn push(&mut self, subject: &Subject, rule: &'static str, action: Action) {
         self.writes.push(Write {
             employment_id: subject.employment.id.clone(),
             employee_number: subject.employee_number,
-            rule: rule.to_string(),
+            rule: rule.into(),
             action,
         });
     }

@@ -1,7 +1,5 @@
 //! O and C rules: one-time compensations to the owned payroll-period-data record of each period.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use rust_decimal::Decimal;
 
 use super::recurring::history;
@@ -17,26 +15,21 @@ use crate::types::{ComponentKey, Money, PeriodId, format_date};
 pub const MAX_PERIOD_VALUE: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
 
 /// O3: periods that start on/after the start date, end on/before the horizon and overlap the employment.
-pub fn in_scope_periods<'a>(subject: &Subject, loket: &'a LoketState, config: &ValidConfig) -> Vec<&'a Period> {
+/// The calendar is sorted and its periods do not overlap, so these are one contiguous run of it.
+pub fn in_scope_periods<'a>(subject: &Subject, loket: &'a LoketState, config: &ValidConfig) -> &'a [Period] {
     let employment = subject.employment;
-    loket
-        .calendar
-        .periods()
-        .iter()
-        .filter(|period| {
-            period.start >= config.config.compensation_start_date
-                && period.end <= config.horizon
-                && period.end >= employment.start
-                && employment.end.is_none_or(|end| period.start <= end)
-        })
-        .collect()
+    let periods = loket.calendar.periods();
+    let first = periods.partition_point(|period| {
+        period.start < config.config.compensation_start_date || period.end < employment.start
+    });
+    let last = periods
+        .partition_point(|period| period.end <= config.horizon && employment.end.is_none_or(|end| period.start <= end));
+    periods.get(first..last.max(first)).unwrap_or(&[])
 }
 
 /// What is known about one in-scope period.
 #[derive(Default)]
-struct PeriodFacts<'a> {
-    /// Per type: the summed EUR values (O4).
-    sums: BTreeMap<&'a str, Decimal>,
+struct PeriodFacts {
     /// A non-EUR or non-monetary compensation of a mapped type: one-time values stay as they are (C3, C4).
     frozen: bool,
     /// A non-EUR compensation (currency, not unit) of a mapped type, for the mixed-period warning.
@@ -52,15 +45,18 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
     let mut part = Part::default();
     let owned = config.components(MappingKind::OneTime);
     let periods = in_scope_periods(subject, loket, config);
-    let in_scope: BTreeSet<PeriodId> = periods.iter().map(|period| period.id).collect();
-    let mut facts: BTreeMap<PeriodId, PeriodFacts> = BTreeMap::new();
-    let owned_records: BTreeMap<PeriodId, &PeriodData> = subject
-        .employment
-        .period_data
-        .iter()
-        .filter(|record| subject.employment.is_owned(record))
-        .map(|record| (record.key.period, record))
-        .collect();
+    // Facts and owned records by position in `periods`.
+    let position = |id: PeriodId| periods.binary_search_by_key(&id, |period| period.id).ok();
+    let mut facts: Vec<PeriodFacts> = periods.iter().map(|_| PeriodFacts::default()).collect();
+    // Per period (by position) and type: the summed EUR values (O4). One flat list for the employee, in
+    // period order since the payments are in date order, so a period's sums are adjacent.
+    let mut sums: Vec<(usize, &str, Decimal)> = Vec::new();
+    let mut owned_records: Vec<Option<&PeriodData>> = vec![None; periods.len()];
+    for record in subject.employment.period_data.iter().filter(|record| subject.employment.is_owned(record)) {
+        if let Some(index) = position(record.key.period) {
+            owned_records[index] = Some(record);
+        }
+    }
     let (window_start, window_end) = (subject.window_start, subject.window_end);
 
     let mut payments: Vec<_> = subject.person.one_time.iter().collect();
@@ -86,10 +82,8 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             continue;
         };
         // O3: payments in other periods are ignored silently, whatever their currency or unit.
-        if !in_scope.contains(&period.id) {
-            continue;
-        }
-        let entry = facts.entry(period.id).or_default();
+        let Some(index) = position(period.id) else { continue };
+        let entry = &mut facts[index];
         entry.has_one_time = true;
         if mapping.non_monetary || !payment.amount.is_money() {
             entry.frozen = true;
@@ -126,8 +120,12 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             );
         } else {
             entry.has_eur = true;
-            let sum = entry.sums.entry(mapping.type_id.as_str()).or_default();
-            *sum = sum.saturating_add(payment.amount.value);
+            let type_id = mapping.type_id.as_str();
+            let same_period = sums.iter_mut().rev().take_while(|(position, _, _)| *position == index);
+            match same_period.into_iter().find(|(_, candidate, _)| *candidate == type_id) {
+                Some((_, _, sum)) => *sum = sum.saturating_add(payment.amount.value),
+                None => sums.push((index, type_id, payment.amount.value)),
+            }
         }
     }
 
@@ -139,11 +137,15 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             && config.mapping_for(&record.type_id, MappingKind::Recurring).is_some_and(|mapping| !mapping.non_monetary)
     });
     if recurring_on && has_foreign_recurring {
-        for mapping in config.mappings.iter().filter(|mapping| mapping.kind == MappingKind::Recurring && !mapping.non_monetary) {
+        for mapping in
+            config.mappings.iter().filter(|mapping| mapping.kind == MappingKind::Recurring && !mapping.non_monetary)
+        {
             for segment in history(subject.person, &mapping.type_id, config.horizon) {
                 let amount = &segment.record.amount;
-                for period in periods.iter().filter(|period| segment.overlaps(period.start, period.end)) {
-                    let entry = facts.entry(period.id).or_default();
+                for (index, _) in
+                    periods.iter().enumerate().filter(|(_, period)| segment.overlaps(period.start, period.end))
+                {
+                    let entry = &mut facts[index];
                     if amount.is_eur() {
                         entry.has_eur = true;
                     } else if amount.is_money() {
@@ -155,15 +157,19 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
         }
     }
 
-    for period in &periods {
-        let facts = facts.remove(&period.id).unwrap_or_default();
+    let mut totals: Vec<(ComponentKey, Decimal)> = Vec::new();
+    let mut next_sum = 0;
+    for (index, ((period, facts), current)) in periods.iter().zip(facts).zip(owned_records).enumerate() {
+        let start = next_sum;
+        while next_sum < sums.len() && sums[next_sum].0 == index {
+            next_sum += 1;
+        }
+        let period_sums = &sums[start..next_sum];
         if facts.frozen {
             // The warning is given where it hides something: a one-time payment in Personio or a one-time
             // value in Loket in that period.
             let has_one_time = facts.has_one_time
-                || owned_records
-                    .get(&period.id)
-                    .is_some_and(|record| record.values.keys().any(|component| owned.contains(component)));
+                || current.is_some_and(|record| record.values.keys().any(|component| owned.contains(component)));
             if facts.foreign_currency && facts.has_eur && has_one_time {
                 part.issues.push(
                     subject
@@ -182,8 +188,8 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             continue;
         }
         // O4: per type the sum; its sign picks the component; sums on one component add up.
-        let mut totals: BTreeMap<ComponentKey, Decimal> = BTreeMap::new();
-        for (type_id, sum) in &facts.sums {
+        totals.clear();
+        for (_, type_id, sum) in period_sums {
             let Some(mapping) = config.mapping_for(type_id, MappingKind::OneTime) else { continue };
             let sum = Money::round(*sum);
             if sum.is_zero() {
@@ -191,8 +197,10 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             }
             match mapping.component_for(sum.is_negative()) {
                 Some(component) => {
-                    let total = totals.entry(component).or_default();
-                    *total = total.saturating_add(sum.abs().value());
+                    match totals.iter_mut().find(|(candidate, _)| *candidate == component) {
+                        Some((_, total)) => *total = total.saturating_add(sum.abs().value()),
+                        None => totals.push((component, sum.abs().value())),
+                    }
                 }
                 None => part.issues.push(
                     subject
@@ -211,11 +219,14 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
                 ),
             }
         }
-        let current = owned_records.get(&period.id).copied();
         let mut changes = Vec::new();
-        for component in &owned {
+        for component in owned {
             let before = current.and_then(|record| record.values.get(component)).copied();
-            let after = totals.get(component).copied().filter(|total| !total.is_zero());
+            let after = totals
+                .iter()
+                .find(|(candidate, _)| candidate == component)
+                .map(|(_, total)| *total)
+                .filter(|total| !total.is_zero());
             if after.is_some_and(|total| total > MAX_PERIOD_VALUE) {
                 part.issues.push(
                     subject

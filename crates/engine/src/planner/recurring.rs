@@ -178,8 +178,7 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
         let mut out_of_range = None;
         for pair in cuts.windows(2) {
             let (first, last) = (pair[0], day_before(pair[1]));
-            let sum: Decimal =
-                pieces
+            let sum: Decimal = pieces
                 .iter()
                 .filter(|(from, to, _)| *from <= first && last <= *to)
                 .fold(Decimal::ZERO, |sum, (_, _, value)| sum.saturating_add(*value));

@@ -12,7 +12,7 @@ fn write(w: &World, action: Action) -> (engine::state::LoketState, Write) {
     let write = Write {
         employment_id: employment.id.clone(),
         employee_number: employment.employee_number,
-        rule: "test".to_string(),
+        rule: "test".into(),
         action,
     };
     (loket, write)

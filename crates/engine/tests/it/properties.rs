@@ -67,7 +67,8 @@ fn min_date(a: Date, b: Option<Date>) -> Date {
     b.map_or(a, |b| a.min(b))
 }
 
-const RECURRING_TYPES: [&str; 6] = ["Car allowance", "Phone allowance", "Pension contribution", "Travel", "Gym", "Mileage"];
+const RECURRING_TYPES: [&str; 6] =
+    ["Car allowance", "Phone allowance", "Pension contribution", "Travel", "Gym", "Mileage"];
 const LOKET_BENEFIT_COMPONENTS: [u32; 7] = [7010, 7020, 8020, 7030, 8030, 7040, 7099];
 
 /// Generates a valid world: a Loket state Loket accepts, and any Personio state.
@@ -78,8 +79,10 @@ fn generate(seed: u64) -> Scenario {
     scenario.personio.persons.clear();
     scenario.loket.employments.clear();
     scenario.loket.components.push(
-        serde_json::from_value(serde_json::json!({"key": 7040, "description": "Km vergoeding", "category": 9, "kind": "payment"}))
-            .unwrap(),
+        serde_json::from_value(
+            serde_json::json!({"key": 7040, "description": "Km vergoeding", "category": 9, "kind": "payment"}),
+        )
+        .unwrap(),
     );
     scenario.config.mappings.push(MappingSection {
         personio_type: "Mileage".to_string(),
@@ -174,9 +177,19 @@ fn generate_person(rng: &mut Rng, number: u64, start: Date, end: Option<Date>) -
                     _ => magnitude,
                 }
             };
-            let interval = Some(if rng.chance(90) { engine::state::Interval::Monthly } else { engine::state::Interval::Quarterly });
+            let interval = Some(if rng.chance(90) {
+                engine::state::Interval::Monthly
+            } else {
+                engine::state::Interval::Quarterly
+            });
             let currency = Some(if rng.chance(5) { "USD" } else { "EUR" }.to_string());
-            recurring.push(RecurringSection { type_name: type_name.to_string(), effective_from, interval, value, currency });
+            recurring.push(RecurringSection {
+                type_name: type_name.to_string(),
+                effective_from,
+                interval,
+                value,
+                currency,
+            });
         }
     }
     let mut one_time = Vec::new();
@@ -227,8 +240,11 @@ fn generate_employment(
     let count = rng.below(4);
     for position in 0..count {
         let wage_start = if position == 0 && rng.chance(70) { start } else { rng.date(start, last) };
-        let (wage_type, amount) =
-            if rng.chance(15) { (WageTypeSection::Hourly, rng.cents(12, 80)) } else { (WageTypeSection::Periodic, rng.cents(1500, 9000)) };
+        let (wage_type, amount) = if rng.chance(15) {
+            (WageTypeSection::Hourly, rng.cents(12, 80))
+        } else {
+            (WageTypeSection::Periodic, rng.cents(1500, 9000))
+        };
         let pay_scale = rng.chance(15).then(|| "CAO 4".to_string());
         wages.insert(wage_start, WageSection { start: wage_start, wage_type, amount, pay_scale });
     }
@@ -259,7 +275,9 @@ fn generate_employment(
     let mut items: BTreeMap<(PeriodId, u32, u32), PeriodDataItem> = BTreeMap::new();
     let candidates: Vec<&Period> = periods
         .iter()
-        .filter(|period| period.end >= start && end.is_none_or(|end| period.start <= end) && period.start <= date(2027, 6, 30))
+        .filter(|period| {
+            period.end >= start && end.is_none_or(|end| period.start <= end) && period.start <= date(2027, 6, 30)
+        })
         .collect();
     for _ in 0..rng.below(5) {
         if candidates.is_empty() {
@@ -364,7 +382,9 @@ fn check_employee(
     }
 
     // Salary: a wage for every day of the window, or the employee fails.
-    let salary_on = |day: Date| person.salaries.iter().filter(|salary| salary.effective_from <= day).max_by_key(|salary| salary.effective_from);
+    let salary_on = |day: Date| {
+        person.salaries.iter().filter(|salary| salary.effective_from <= day).max_by_key(|salary| salary.effective_from)
+    };
     let wage_for = |day: Date| -> Option<(WageTypeSection, Decimal)> {
         let salary = salary_on(day)?;
         if !is_eur(&salary.currency) {
@@ -411,7 +431,8 @@ fn check_employee(
         records.sort_by_key(|record| record.effective_from);
     }
     let target = |type_name: &str, value: Decimal| {
-        recurring_targets(type_name).and_then(|(benefit, deduction)| if value < Decimal::ZERO { deduction } else { benefit })
+        recurring_targets(type_name)
+            .and_then(|(benefit, deduction)| if value < Decimal::ZERO { deduction } else { benefit })
     };
     let syncable = |type_name: &str, record: &RecurringSection| {
         type_name != "Mileage" && record.interval == Some(engine::state::Interval::Monthly) && is_eur(&record.currency)
@@ -450,7 +471,8 @@ fn check_employee(
             }
             continue;
         }
-        let records: Vec<&BenefitSection> = after.benefits_and_deductions.iter().filter(|record| record.component == component).collect();
+        let records: Vec<&BenefitSection> =
+            after.benefits_and_deductions.iter().filter(|record| record.component == component).collect();
         for (index, day) in window.iter().enumerate() {
             let got: Decimal = records
                 .iter()
@@ -458,22 +480,35 @@ fn check_employee(
                 .map(|record| record.value)
                 .sum();
             if got != desired[&component][index] {
-                problems.push(format!("component {component} on {day}: want {}, got {got}", desired[&component][index]));
+                problems
+                    .push(format!("component {component} on {day}: want {}, got {got}", desired[&component][index]));
                 break;
             }
         }
         if !desired[&component][window.len() - 1].is_zero() {
-            let last = records.iter().find(|record| record.start <= window_end && record.end.is_none_or(|end| end >= window_end));
+            let last = records
+                .iter()
+                .find(|record| record.start <= window_end && record.end.is_none_or(|end| end >= window_end));
             if last.map(|record| record.end) != Some(before.end) {
-                problems.push(format!("component {component}: the record on {window_end} must end with the employment ({:?})", before.end));
+                problems.push(format!(
+                    "component {component}: the record on {window_end} must end with the employment ({:?})",
+                    before.end
+                ));
             }
         }
         // R6: historical records end the day before the start date when they were open on it.
-        for record in before.benefits_and_deductions.iter().filter(|record| record.component == component && record.start < window_start) {
+        for record in before
+            .benefits_and_deductions
+            .iter()
+            .filter(|record| record.component == component && record.start < window_start)
+        {
             let open = record.end.is_none_or(|end| end >= context.csd);
             let want_end = if open { Some(context.csd.yesterday().unwrap()) } else { record.end };
             let found = after.benefits_and_deductions.iter().any(|candidate| {
-                candidate.component == component && candidate.start == record.start && candidate.end == want_end && candidate.value == record.value
+                candidate.component == component
+                    && candidate.start == record.start
+                    && candidate.end == want_end
+                    && candidate.value == record.value
             });
             if !found {
                 problems.push(format!("historical record {record:?} should end on {want_end:?}"));
@@ -485,22 +520,30 @@ fn check_employee(
     let owned_value = |list: &LoketEmploymentSection, period: PeriodId, component: u32| {
         list.payroll_period_data
             .iter()
-            .find(|item| item.period == period && item.component == component && item.shift == 1 && item.payslip_type == 1)
+            .find(|item| {
+                item.period == period && item.component == component && item.shift == 1 && item.payslip_type == 1
+            })
             .map(|item| item.value.normalize())
     };
     let covers = |day: Date| before.start <= day && before.end.is_none_or(|end| day <= end);
     for period in context.periods.iter().filter(|period| {
-        period.start >= context.csd && period.end <= context.horizon && period.end >= before.start && before.end.is_none_or(|end| period.start <= end)
+        period.start >= context.csd
+            && period.end <= context.horizon
+            && period.end >= before.start
+            && before.end.is_none_or(|end| period.start <= end)
     }) {
         let payments: Vec<&OneTimeSection> = person
             .one_time
             .iter()
-            .filter(|payment| one_time_targets(&payment.type_name).is_some() && covers(payment.date) && period.contains(payment.date))
+            .filter(|payment| {
+                one_time_targets(&payment.type_name).is_some() && covers(payment.date) && period.contains(payment.date)
+            })
             .collect();
         let foreign_recurring = by_type.iter().any(|(type_name, records)| {
             recurring_targets(type_name).is_some()
                 && *type_name != "Mileage"
-                && days(period.start, period.end).any(|day| recurring_on(records, day).is_some_and(|record| !is_eur(&record.currency)))
+                && days(period.start, period.end)
+                    .any(|day| recurring_on(records, day).is_some_and(|record| !is_eur(&record.currency)))
         });
         let frozen = foreign_recurring || payments.iter().any(|payment| !is_eur(&payment.currency));
         let mut sums: BTreeMap<&str, Decimal> = BTreeMap::new();
@@ -547,7 +590,8 @@ fn sync(seed: u64) -> Result<Synced, TestCaseError> {
     let loket = scenario.loket.to_state().map_err(|error| TestCaseError::fail(error.to_string()))?;
     let first = engine::plan(&personio, &loket, &scenario.engine_config(), scenario.today, false);
     prop_assert!(first.config_errors.is_empty(), "seed {seed}: {:?}", first.config_errors);
-    let after_state = engine::apply(&loket, &first).map_err(|rejection| TestCaseError::fail(format!("seed {seed}: Loket refused {rejection}")))?;
+    let after_state = engine::apply(&loket, &first)
+        .map_err(|rejection| TestCaseError::fail(format!("seed {seed}: Loket refused {rejection}")))?;
     Ok(Synced {
         before: employments_section(&loket),
         after: employments_section(&after_state),
@@ -680,7 +724,7 @@ proptest! {
         for k in 0..writes.len() {
             let mut state = loket.clone();
             for write in &writes[..k] {
-                engine::model::apply_write(&mut state, write).map_err(|reason| TestCaseError::fail(reason))?;
+                engine::model::apply_write(&mut state, write).map_err(TestCaseError::fail)?;
             }
             let resumed = engine::plan(&personio, &state, &config, scenario.today, false);
             let state = engine::apply(&state, &resumed).map_err(|rejection| TestCaseError::fail(format!("seed {seed}, after {k} writes: {rejection}")))?;
@@ -691,7 +735,6 @@ proptest! {
         }
     }
 }
-
 
 /// Any input at all: dates anywhere (the extremes included), amounts of any size and sign, empty and
 /// duplicate records, invalid Loket states. `plan` must answer, never panic.
@@ -720,9 +763,11 @@ fn wild_states(seed: u64) -> (engine::state::PersonioState, engine::state::Loket
         scenario.loket.period_years.clear();
     }
     let (mut personio, mut loket) = (scenario.personio.to_state().unwrap(), scenario.loket.to_state().unwrap());
-    let type_ids: Vec<String> = personio.compensation_types.iter().map(|t| t.id.clone()).chain(["unknown".to_string()]).collect();
+    let type_ids: Vec<String> =
+        personio.compensation_types.iter().map(|t| t.id.clone()).chain(["unknown".to_string()]).collect();
     let currencies = ["EUR", "USD", "eur", ""];
-    let intervals = [None, Some(Interval::Monthly), Some(Interval::Quarterly), Some(Interval::HalfYearly), Some(Interval::Yearly)];
+    let intervals =
+        [None, Some(Interval::Monthly), Some(Interval::Quarterly), Some(Interval::HalfYearly), Some(Interval::Yearly)];
     let amount = |rng: &mut Rng| Amount {
         value: amounts(rng),
         unit: if rng.chance(10) { Unit::Other("km".into()) } else { Unit::Currency(rng.pick(&currencies).to_string()) },
@@ -733,18 +778,35 @@ fn wild_states(seed: u64) -> (engine::state::PersonioState, engine::state::Loket
         let mut person = template.clone();
         person.id = PersonId(1001 + rng.below(3));
         if rng.chance(30) {
-            person.attributes.insert("Employee number - Loket".into(), rng.pick(&["1001", "x", "", "99999999999999999999"]).to_string());
+            person.attributes.insert(
+                "Employee number - Loket".into(),
+                rng.pick(&["1001", "x", "", "99999999999999999999"]).to_string(),
+            );
         }
         person.employments[0].start = Some(dates(&mut rng));
         person.employments[0].end = rng.chance(50).then(|| dates(&mut rng));
         person.salaries = (0..rng.below(5))
-            .map(|_| SalaryRecord { effective_from: dates(&mut rng), kind: *rng.pick(&[SalaryKind::Fixed, SalaryKind::Hourly]), interval: *rng.pick(&intervals), amount: amount(&mut rng) })
+            .map(|_| SalaryRecord {
+                effective_from: dates(&mut rng),
+                kind: *rng.pick(&[SalaryKind::Fixed, SalaryKind::Hourly]),
+                interval: *rng.pick(&intervals),
+                amount: amount(&mut rng),
+            })
             .collect();
         person.recurring = (0..rng.below(6))
-            .map(|_| RecurringRecord { type_id: rng.pick(&type_ids).clone(), effective_from: dates(&mut rng), interval: *rng.pick(&intervals), amount: amount(&mut rng) })
+            .map(|_| RecurringRecord {
+                type_id: rng.pick(&type_ids).clone(),
+                effective_from: dates(&mut rng),
+                interval: *rng.pick(&intervals),
+                amount: amount(&mut rng),
+            })
             .collect();
         person.one_time = (0..rng.below(6))
-            .map(|_| OneTimePayment { type_id: rng.pick(&type_ids).clone(), date: dates(&mut rng), amount: amount(&mut rng) })
+            .map(|_| OneTimePayment {
+                type_id: rng.pick(&type_ids).clone(),
+                date: dates(&mut rng),
+                amount: amount(&mut rng),
+            })
             .collect();
         if index == 1 && rng.chance(50) {
             person.salaries.extend(person.salaries.clone());
@@ -759,10 +821,27 @@ fn wild_states(seed: u64) -> (engine::state::PersonioState, engine::state::Loket
         employment.start = dates(&mut rng);
         employment.end = rng.chance(40).then(|| dates(&mut rng));
         employment.wages = (0..rng.below(4))
-            .map(|n| Wage { id: RecordId(format!("w{n}")), value: WageValue { start: dates(&mut rng), kind: WageKind::Periodic, amount: Money::round(amounts(&mut rng)) }, pay_scale: None, pay_grade: None })
+            .map(|n| Wage {
+                id: RecordId(format!("w{n}")),
+                value: WageValue {
+                    start: dates(&mut rng),
+                    kind: WageKind::Periodic,
+                    amount: Money::round(amounts(&mut rng)),
+                },
+                pay_scale: None,
+                pay_grade: None,
+            })
             .collect();
         employment.benefits_and_deductions = (0..rng.below(4))
-            .map(|n| BenefitOrDeduction { id: RecordId(format!("b{n}")), value: BenefitValue { component: ComponentKey(*rng.pick(&[7010, 8020, 4001, 1])), start: dates(&mut rng), end: rng.chance(50).then(|| dates(&mut rng)), value: Money::round(Decimal::new(rng.below(1_000_000) as i64, 2)) } })
+            .map(|n| BenefitOrDeduction {
+                id: RecordId(format!("b{n}")),
+                value: BenefitValue {
+                    component: ComponentKey(*rng.pick(&[7010, 8020, 4001, 1])),
+                    start: dates(&mut rng),
+                    end: rng.chance(50).then(|| dates(&mut rng)),
+                    value: Money::round(Decimal::new(rng.below(1_000_000) as i64, 2)),
+                },
+            })
             .collect();
         loket.employments.push(employment);
     }
@@ -789,9 +868,17 @@ proptest! {
 #[test]
 fn no_panic_regression_amounts_that_overflow_when_added() {
     let mut w = world();
-    w.one_time("Bonus", "2026-02-03", "79228162514264337593543950335").one_time("Bonus", "2026-02-04", "79228162514264337593543950335");
+    w.one_time("Bonus", "2026-02-03", "79228162514264337593543950335").one_time(
+        "Bonus",
+        "2026-02-04",
+        "79228162514264337593543950335",
+    );
     w.recurring("Car allowance", "2026-02-01", "79228162514264337593543950335");
-    w.config().mappings.push(MappingSection { personio_type: "Gym".into(), benefit_component: Some(7010), deduction_component: None });
+    w.config().mappings.push(MappingSection {
+        personio_type: "Gym".into(),
+        benefit_component: Some(7010),
+        deduction_component: None,
+    });
     w.recurring("Gym", "2026-02-01", "79228162514264337593543950335");
     w.salary("2026-03-01", "fixed", Some("MONTHLY"), "79228162514264337593543950335");
     w.scenario.loket.payroll_period_type = PeriodType::FourWeeks;
