@@ -35,6 +35,12 @@ pub fn apply(state: &LoketState, plan: &Plan) -> Result<LoketState, Rejection> {
 /// Applies one write, or says why Loket would refuse it. New records get ids that are unique in the state.
 pub fn apply_write(state: &mut LoketState, write: &Write) -> Result<(), String> {
     let new_id = fresh_id(state);
+    apply_write_with_id(state, write, new_id)
+}
+
+/// Applies one write; a record it creates gets `new_id`. The local Loket uses this with GUIDs, so that it
+/// enforces exactly the rules the engine's tests prove plans against.
+pub fn apply_write_with_id(state: &mut LoketState, write: &Write, new_id: RecordId) -> Result<(), String> {
     let LoketState { calendar, components, employments, .. } = state;
     let employment = employments
         .iter_mut()

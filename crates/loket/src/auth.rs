@@ -1,0 +1,132 @@
+//! OAuth 2.0 authorization code with rotating refresh tokens.
+//!
+//! Loket's refresh tokens rotate: every refresh returns a new one and the old one stops working. So
+//! refreshes are serialised (one at a time, behind a mutex), and the new tokens are saved to the token store
+//! before the new access token is used: a crash after a refresh can never leave only a dead refresh token.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The tokens of one Loket connection. `expires_at` is seconds since the Unix epoch.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenStoreError {
+    #[error("cannot read the Loket token file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot write the Loket token file {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+}
+
+/// Where the tokens live between runs. The binary keeps them in a 0600 file beside its configuration.
+pub trait TokenStore: Send + Sync {
+    fn load(&self) -> Result<Option<Tokens>, TokenStoreError>;
+    fn save(&self, tokens: &Tokens) -> Result<(), TokenStoreError>;
+}
+
+/// Tokens in memory only (tests, and a run that was handed tokens).
+#[derive(Default)]
+pub struct MemoryTokenStore {
+    tokens: Mutex<Option<Tokens>>,
+}
+
+impl MemoryTokenStore {
+    pub fn new(tokens: Option<Tokens>) -> MemoryTokenStore {
+        MemoryTokenStore { tokens: Mutex::new(tokens) }
+    }
+}
+
+impl TokenStore for MemoryTokenStore {
+    fn load(&self) -> Result<Option<Tokens>, TokenStoreError> {
+        Ok(self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
+    }
+
+    fn save(&self, tokens: &Tokens) -> Result<(), TokenStoreError> {
+        *self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tokens.clone());
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokenFile {
+    access_token: String,
+    refresh_token: String,
+    expires_at: i64,
+}
+
+/// Tokens in a JSON file readable by its owner only (mode 0600), written atomically (a temporary file
+/// renamed over the old one), so a crash mid-write never loses the refresh token.
+pub struct FileTokenStore {
+    path: PathBuf,
+}
+
+impl FileTokenStore {
+    pub fn new(path: impl Into<PathBuf>) -> FileTokenStore {
+        FileTokenStore { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl TokenStore for FileTokenStore {
+    fn load(&self) -> Result<Option<Tokens>, TokenStoreError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(TokenStoreError::Read { path: self.path.clone(), reason: error.to_string() }),
+        };
+        let file: TokenFile = serde_json::from_str(&text).map_err(|error| TokenStoreError::Read {
+            path: self.path.clone(),
+            reason: format!("it is not a loket-sync token file ({error}); run `loket-sync connect loket` again"),
+        })?;
+        Ok(Some(Tokens {
+            access_token: file.access_token.into(),
+            refresh_token: file.refresh_token.into(),
+            expires_at: file.expires_at,
+        }))
+    }
+
+    fn save(&self, tokens: &Tokens) -> Result<(), TokenStoreError> {
+        let write_error = |reason: String| TokenStoreError::Write { path: self.path.clone(), reason };
+        let file = TokenFile {
+            access_token: tokens.access_token.expose_secret().to_string(),
+            refresh_token: tokens.refresh_token.expose_secret().to_string(),
+            expires_at: tokens.expires_at,
+        };
+        let text = serde_json::to_string(&file).map_err(|error| write_error(error.to_string()))?;
+        let temporary = self.path.with_extension("tmp");
+        {
+            use std::io::Write as _;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                options.mode(0o600);
+            }
+            let mut handle = options.open(&temporary).map_err(|error| write_error(error.to_string()))?;
+            handle.write_all(text.as_bytes()).map_err(|error| write_error(error.to_string()))?;
+            handle.sync_all().map_err(|error| write_error(error.to_string()))?;
+        }
+        std::fs::rename(&temporary, &self.path).map_err(|error| write_error(error.to_string()))?;
+        Ok(())
+    }
+}
+
+/// The seconds since the Unix epoch now.
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,687 @@
+//! The Loket REST API v2 client: versioned `Accept` headers, every page of every list, OAuth with rotating
+//! refresh tokens, retries that are safe, a request-rate limit and a concurrency bound.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::auth::{TokenStore, TokenStoreError, Tokens, now_seconds};
+use crate::wire::{self, Envelope, ListEnvelope, Message};
+
+/// Where and how to reach one Loket.
+#[derive(Clone, Debug)]
+pub struct LoketSettings {
+    /// The API base, ending in `/v2` (`https://api.loket.nl/v2`).
+    pub base_url: Url,
+    /// The OAuth server (`https://oauth.loket.nl`): `…/authorize` and `…/token` below it.
+    pub oauth_url: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub redirect_uri: String,
+    /// At most this many requests per second to this Loket (none: no limit).
+    pub requests_per_second: Option<u32>,
+    /// At most this many requests under way at once.
+    pub concurrency: usize,
+    pub timeout: Duration,
+    /// Retries after the first attempt, for the failures that are safe to retry.
+    pub max_retries: u32,
+    /// The first backoff; it doubles with each retry, with jitter.
+    pub backoff_base: Duration,
+    /// The longest wait a `Retry-After` may ask for before the client gives up.
+    pub max_retry_after: Duration,
+    pub page_size: u32,
+}
+
+impl LoketSettings {
+    pub fn new(base_url: Url, oauth_url: Url, client_id: &str, client_secret: SecretString) -> LoketSettings {
+        LoketSettings {
+            base_url,
+            oauth_url,
+            client_id: client_id.to_string(),
+            client_secret,
+            redirect_uri: "http://127.0.0.1:8765/callback".to_string(),
+            requests_per_second: None,
+            concurrency: 8,
+            timeout: Duration::from_secs(30),
+            max_retries: 4,
+            backoff_base: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(120),
+            page_size: 250,
+        }
+    }
+}
+
+/// How the client waits (backoff, `Retry-After`, rate limit). Injected so tests do not wait.
+pub trait Sleeper: Send + Sync {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Waits for real, on tokio's clock.
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoketError {
+    #[error("{endpoint}: Loket refused the request: {}", describe(.messages))]
+    BrokenBusinessRule { endpoint: String, messages: Vec<Message> },
+    #[error("{endpoint}: not found (404)")]
+    NotFound { endpoint: String },
+    #[error("{endpoint}: Loket does not accept the credentials (401); run `loket-sync connect loket` to log in again")]
+    Unauthorized { endpoint: String },
+    #[error("{endpoint}: the Loket user lacks the rights for this (403): {message}")]
+    Forbidden { endpoint: String, message: String },
+    #[error("{endpoint}: the record changed in Loket meanwhile (409)")]
+    Conflict { endpoint: String },
+    #[error("{endpoint}: Loket answered {status} after {attempts} attempt(s)")]
+    Status { endpoint: String, status: u16, attempts: u32 },
+    #[error(
+        "{endpoint}: the answer was lost ({reason}); the write may or may not have happened, so it is re-read, not resent"
+    )]
+    UnknownOutcome { endpoint: String, reason: String },
+    #[error("{endpoint}: cannot reach Loket after {attempts} attempt(s): {reason}")]
+    Transport { endpoint: String, reason: String, attempts: u32 },
+    #[error("{endpoint}: Loket's answer cannot be read: {reason}")]
+    Decode { endpoint: String, reason: String },
+    #[error("Loket's login server refused: {0}")]
+    OAuth(String),
+    #[error("not connected to Loket: run `loket-sync connect loket` first")]
+    NotConnected,
+    #[error(transparent)]
+    TokenStore(#[from] TokenStoreError),
+}
+
+impl LoketError {
+    /// Whether a write failed so that it may or may not have happened: the runner re-reads and re-plans.
+    pub fn is_unknown_outcome(&self) -> bool {
+        matches!(self, LoketError::UnknownOutcome { .. })
+    }
+}
+
+fn describe(messages: &[Message]) -> String {
+    if messages.is_empty() {
+        return "no reason given".to_string();
+    }
+    messages.iter().map(|message| message.description.as_str()).collect::<Vec<_>>().join("; ")
+}
+
+/// A request-rate limit: requests start at least `1 / rate` seconds apart.
+struct Limiter {
+    interval: Option<Duration>,
+    next: Mutex<Option<Instant>>,
+}
+
+impl Limiter {
+    fn delay(&self) -> Duration {
+        let Some(interval) = self.interval else { return Duration::ZERO };
+        let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        let start = next.map_or(now, |next| next.max(now));
+        *next = Some(start + interval);
+        start - now
+    }
+}
+
+/// What a request is, for the retry rules of LOKET-API.md ("Retries that are safe").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Safety {
+    /// GET, PUT, DELETE, PATCH upsert: may be sent again after any failure.
+    Idempotent,
+    /// POST: sent again only after a 429 or a failure to connect (nothing was sent).
+    NotIdempotent,
+}
+
+/// A client for one Loket.
+pub struct LoketClient {
+    http: reqwest::Client,
+    settings: LoketSettings,
+    store: Arc<dyn TokenStore>,
+    tokens: tokio::sync::Mutex<Option<Tokens>>,
+    limiter: Limiter,
+    permits: Semaphore,
+    sleeper: Arc<dyn Sleeper>,
+    requests: Mutex<BTreeMap<String, usize>>,
+}
+
+/// Installs ring as rustls' crypto provider, once per process (reqwest is built without one).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl LoketClient {
+    pub fn new(settings: LoketSettings, store: Arc<dyn TokenStore>) -> Result<LoketClient, LoketError> {
+        LoketClient::with_sleeper(settings, store, Arc::new(TokioSleeper))
+    }
+
+    pub fn with_sleeper(
+        settings: LoketSettings,
+        store: Arc<dyn TokenStore>,
+        sleeper: Arc<dyn Sleeper>,
+    ) -> Result<LoketClient, LoketError> {
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("loket-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| LoketError::Transport {
+                endpoint: "client".to_string(),
+                reason: error.to_string(),
+                attempts: 0,
+            })?;
+        let interval = settings
+            .requests_per_second
+            .filter(|rate| *rate > 0)
+            .map(|rate| Duration::from_secs_f64(1.0 / f64::from(rate)));
+        Ok(LoketClient {
+            http,
+            permits: Semaphore::new(settings.concurrency.max(1)),
+            limiter: Limiter { interval, next: Mutex::new(None) },
+            settings,
+            store,
+            tokens: tokio::sync::Mutex::new(None),
+            sleeper,
+            requests: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &LoketSettings {
+        &self.settings
+    }
+
+    /// How many requests were sent, by method and resource (retries included).
+    pub fn request_counts(&self) -> BTreeMap<String, usize> {
+        self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // OAuth
+
+    /// The URL where the user logs in and approves loket-sync.
+    pub fn authorize_url(&self, state: &str) -> Url {
+        let mut url = self.oauth_endpoint("authorize");
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_uri", &self.settings.redirect_uri)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "all")
+            .append_pair("state", state);
+        url
+    }
+
+    fn oauth_endpoint(&self, name: &str) -> Url {
+        let mut url = self.settings.oauth_url.clone();
+        let path = format!("{}/{name}", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url
+    }
+
+    /// Exchanges an authorization code for tokens and stores them.
+    pub async fn exchange_code(&self, code: &str) -> Result<(), LoketError> {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", self.settings.redirect_uri.as_str()),
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+        ];
+        let tokens = self.token_request(&form).await?;
+        self.store.save(&tokens)?;
+        *self.tokens.lock().await = Some(tokens);
+        Ok(())
+    }
+
+    async fn token_request(&self, form: &[(&str, &str)]) -> Result<Tokens, LoketError> {
+        let endpoint = self.oauth_endpoint("token");
+        let response = self.http.post(endpoint.clone()).form(form).send().await.map_err(|error| {
+            LoketError::Transport { endpoint: endpoint.to_string(), reason: error.to_string(), attempts: 1 }
+        })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            let reason = serde_json::from_str::<wire::OAuthError>(&text)
+                .map(|error| match error.error_description {
+                    Some(description) => format!("{} ({description})", error.error),
+                    None => error.error,
+                })
+                .unwrap_or_else(|_| format!("HTTP {status}"));
+            return Err(LoketError::OAuth(format!(
+                "{reason}; run `loket-sync connect loket` to log in again if this persists"
+            )));
+        }
+        let answer: wire::TokenResponse = serde_json::from_str(&text)
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.to_string(), reason: error.to_string() })?;
+        let refresh_token = answer
+            .refresh_token
+            .ok_or_else(|| LoketError::OAuth("the token answer carries no refresh token".to_string()))?;
+        Ok(Tokens {
+            access_token: answer.access_token.into(),
+            refresh_token: refresh_token.into(),
+            expires_at: now_seconds() + answer.expires_in,
+        })
+    }
+
+    /// The access token to use, refreshed when it expires within a minute.
+    async fn access_token(&self) -> Result<SecretString, LoketError> {
+        let mut guard = self.tokens.lock().await;
+        if guard.is_none() {
+            *guard = self.store.load()?;
+        }
+        let tokens = guard.as_ref().ok_or(LoketError::NotConnected)?;
+        if tokens.expires_at - 60 > now_seconds() {
+            return Ok(tokens.access_token.clone());
+        }
+        let fresh = self.refresh_locked(&mut guard).await?;
+        Ok(fresh)
+    }
+
+    /// Refreshes now, unless another request already replaced the access token `used` (refreshes are
+    /// serialised by the token mutex, so a burst of 401s refreshes once).
+    async fn refresh_after_401(&self, used: &SecretString) -> Result<(), LoketError> {
+        let mut guard = self.tokens.lock().await;
+        let replaced = guard.as_ref().is_some_and(|tokens| tokens.access_token.expose_secret() != used.expose_secret());
+        if !replaced {
+            self.refresh_locked(&mut guard).await?;
+        }
+        Ok(())
+    }
+
+    /// Forces a refresh (for `loket-sync check`, and tests of rotation).
+    pub async fn refresh_now(&self) -> Result<(), LoketError> {
+        let mut guard = self.tokens.lock().await;
+        if guard.is_none() {
+            *guard = self.store.load()?;
+        }
+        self.refresh_locked(&mut guard).await.map(|_| ())
+    }
+
+    async fn refresh_locked(&self, guard: &mut Option<Tokens>) -> Result<SecretString, LoketError> {
+        let current = guard.as_ref().ok_or(LoketError::NotConnected)?;
+        let refresh_token = current.refresh_token.expose_secret().to_string();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+        ];
+        let fresh = self.token_request(&form).await?;
+        // The old refresh token is dead from now on: store the new one before anything uses it.
+        self.store.save(&fresh)?;
+        let access = fresh.access_token.clone();
+        *guard = Some(fresh);
+        Ok(access)
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Requests
+
+    fn count(&self, method: &Method, path: &str) {
+        // Ids (GUIDs, numbers) are replaced by `{id}` so the counts group by resource.
+        let template: Vec<String> = path
+            .split('/')
+            .map(|part| {
+                if part.len() >= 32 && part.contains('-')
+                    || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    "{id}".to_string()
+                } else {
+                    part.to_string()
+                }
+            })
+            .collect();
+        let key = format!("{method} {}", template.join("/"));
+        *self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(key).or_default() += 1;
+    }
+
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Url {
+        let mut url = self.settings.base_url.clone();
+        let full = format!("{}{}", url.path().trim_end_matches('/'), path);
+        url.set_path(&full);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in query {
+                pairs.append_pair(name, value);
+            }
+        }
+        url
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.settings.backoff_base.as_secs_f64() * 2f64.powi(attempt.min(16) as i32);
+        // Full jitter from the clock's nanoseconds: retries of many requests do not line up.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.subsec_nanos())
+            .unwrap_or(0);
+        let jitter = 0.5 + f64::from(nanos % 1000) / 2000.0;
+        Duration::from_secs_f64(base * jitter)
+    }
+
+    /// Sends one request with the retry rules, and returns the body of a 2xx answer.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        version: &str,
+        body: Option<&serde_json::Value>,
+        safety: Safety,
+    ) -> Result<String, LoketError> {
+        let _permit = self.permits.acquire().await.map_err(|_| LoketError::Transport {
+            endpoint: path.to_string(),
+            reason: "the client is shutting down".to_string(),
+            attempts: 0,
+        })?;
+        let endpoint = format!("{method} {path}");
+        let url = self.url(path, query);
+        let mut attempt: u32 = 0;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let delay = self.limiter.delay();
+            if !delay.is_zero() {
+                self.sleeper.sleep(delay).await;
+            }
+            let token = self.access_token().await?;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("Accept", format!("application/json;version={version}"))
+                .bearer_auth(token.expose_secret());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.count(&method, path);
+            let result = request.send().await;
+            let retries_left = attempt <= self.settings.max_retries;
+            let response = match result {
+                Ok(response) => response,
+                Err(error) => {
+                    // A connection that was never made sent nothing: safe to retry for any method.
+                    let nothing_sent = error.is_connect();
+                    if retries_left && (nothing_sent || safety == Safety::Idempotent) {
+                        self.sleeper.sleep(self.backoff(attempt - 1)).await;
+                        continue;
+                    }
+                    if safety == Safety::NotIdempotent && !nothing_sent {
+                        return Err(LoketError::UnknownOutcome { endpoint, reason: error.to_string() });
+                    }
+                    return Err(LoketError::Transport { endpoint, reason: error.to_string(), attempts: attempt });
+                }
+            };
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let text = response.text().await.unwrap_or_default();
+            match status {
+                status if status.is_success() => return Ok(text),
+                StatusCode::UNAUTHORIZED if !refreshed => {
+                    refreshed = true;
+                    attempt -= 1;
+                    self.refresh_after_401(&token).await?;
+                    continue;
+                }
+                StatusCode::UNAUTHORIZED => return Err(LoketError::Unauthorized { endpoint }),
+                StatusCode::TOO_MANY_REQUESTS if retries_left => {
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempt - 1));
+                    if wait > self.settings.max_retry_after {
+                        return Err(LoketError::Status { endpoint, status: 429, attempts: attempt });
+                    }
+                    self.sleeper.sleep(wait).await;
+                    continue;
+                }
+                StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+                    if retries_left && safety == Safety::Idempotent =>
+                {
+                    let wait =
+                        retry_after.unwrap_or_else(|| self.backoff(attempt - 1)).min(self.settings.max_retry_after);
+                    self.sleeper.sleep(wait).await;
+                    continue;
+                }
+                StatusCode::BAD_REQUEST => {
+                    let messages = parse_messages(&text);
+                    return Err(LoketError::BrokenBusinessRule { endpoint, messages });
+                }
+                StatusCode::NOT_FOUND if method == Method::DELETE && attempt > 1 => {
+                    // An earlier attempt deleted it and its answer was lost: gone is what was asked.
+                    return Ok(String::new());
+                }
+                StatusCode::NOT_FOUND => return Err(LoketError::NotFound { endpoint }),
+                StatusCode::FORBIDDEN => {
+                    let message = serde_json::from_str::<wire::ErrorMessage>(&text)
+                        .map(|error| error.message)
+                        .unwrap_or_else(|_| text.clone());
+                    return Err(LoketError::Forbidden { endpoint, message });
+                }
+                StatusCode::CONFLICT => return Err(LoketError::Conflict { endpoint }),
+                status if status.is_server_error() && method != Method::GET => {
+                    return Err(LoketError::UnknownOutcome { endpoint, reason: format!("Loket answered {status}") });
+                }
+                status => return Err(LoketError::Status { endpoint, status: status.as_u16(), attempts: attempt }),
+            }
+        }
+    }
+
+    async fn get_one<T: DeserializeOwned>(&self, path: &str, version: &str) -> Result<T, LoketError> {
+        let text = self.send(Method::GET, path, &[], version, None, Safety::Idempotent).await?;
+        decode::<Envelope<T>>(&format!("GET {path}"), &text).map(|envelope| envelope.content)
+    }
+
+    /// Every page of a list.
+    pub async fn get_all<T: DeserializeOwned>(&self, path: &str, version: &str) -> Result<Vec<T>, LoketError> {
+        let mut items = Vec::new();
+        let mut page = 1;
+        loop {
+            let query = [("pageNumber", page.to_string()), ("pageSize", self.settings.page_size.to_string())];
+            let text = self.send(Method::GET, path, &query, version, None, Safety::Idempotent).await?;
+            let envelope: ListEnvelope<T> = decode(&format!("GET {path}"), &text)?;
+            let got = envelope.embedded.len();
+            items.extend(envelope.embedded);
+            if i64::from(page) >= envelope.total_pages || got == 0 {
+                return Ok(items);
+            }
+            page += 1;
+        }
+    }
+
+    async fn write<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+        safety: Safety,
+    ) -> Result<T, LoketError> {
+        let endpoint = format!("{method} {path}");
+        let value = serde_json::to_value(body)
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), reason: error.to_string() })?;
+        let text = self.send(method, path, &[], wire::VERSION_2018, Some(&value), safety).await?;
+        decode::<Envelope<T>>(&endpoint, &text).map(|envelope| envelope.content)
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Resources
+
+    pub async fn employers(&self) -> Result<Vec<wire::Employer>, LoketError> {
+        self.get_all("/providers/employers", wire::VERSION_2018).await
+    }
+
+    pub async fn payroll_administrations(
+        &self,
+        employer_id: &str,
+    ) -> Result<Vec<wire::PayrollAdministration>, LoketError> {
+        self.get_all(&format!("/providers/employers/{employer_id}/payrolladministrations"), wire::VERSION_2018).await
+    }
+
+    pub async fn employments(&self, employer_id: &str) -> Result<Vec<wire::Employment>, LoketError> {
+        self.get_all(&format!("/providers/employers/{employer_id}/employees/employments"), wire::VERSION_EMPLOYMENTS)
+            .await
+    }
+
+    pub async fn employment(&self, employment_id: &str) -> Result<wire::Employment, LoketError> {
+        self.get_one(&format!("/providers/employers/employees/employments/{employment_id}"), wire::VERSION_EMPLOYMENTS)
+            .await
+    }
+
+    pub async fn wages(&self, employment_id: &str) -> Result<Vec<wire::Wage>, LoketError> {
+        self.get_all(&format!("/providers/employers/employees/employments/{employment_id}/wages"), wire::VERSION_2018)
+            .await
+    }
+
+    pub async fn wage(&self, wage_id: &str) -> Result<wire::Wage, LoketError> {
+        self.get_one(&format!("/providers/employers/employees/employments/wages/{wage_id}"), wire::VERSION_2018).await
+    }
+
+    pub async fn post_wage(&self, employment_id: &str, wage: &wire::Wage) -> Result<wire::Wage, LoketError> {
+        let path = format!("/providers/employers/employees/employments/{employment_id}/wages");
+        self.write(Method::POST, &path, wage, Safety::NotIdempotent).await
+    }
+
+    /// Replaces a wage: send the record as read, with only the synced fields changed.
+    pub async fn put_wage(&self, wage_id: &str, wage: &wire::Wage) -> Result<wire::Wage, LoketError> {
+        let path = format!("/providers/employers/employees/employments/wages/{wage_id}");
+        self.write(Method::PUT, &path, wage, Safety::Idempotent).await
+    }
+
+    pub async fn delete_wage(&self, wage_id: &str) -> Result<(), LoketError> {
+        let path = format!("/providers/employers/employees/employments/wages/{wage_id}");
+        self.send(Method::DELETE, &path, &[], wire::VERSION_2018, None, Safety::Idempotent).await.map(|_| ())
+    }
+
+    pub async fn benefits_and_deductions(
+        &self,
+        employment_id: &str,
+    ) -> Result<Vec<wire::BenefitOrDeduction>, LoketError> {
+        let path = format!("/providers/employers/employees/employments/{employment_id}/benefitsanddeductions");
+        self.get_all(&path, wire::VERSION_2018).await
+    }
+
+    pub async fn benefit_or_deduction(&self, id: &str) -> Result<wire::BenefitOrDeduction, LoketError> {
+        self.get_one(
+            &format!("/providers/employers/employees/employments/benefitsAndDeductions/{id}"),
+            wire::VERSION_2018,
+        )
+        .await
+    }
+
+    pub async fn post_benefit_or_deduction(
+        &self,
+        employment_id: &str,
+        record: &wire::BenefitOrDeduction,
+    ) -> Result<wire::BenefitOrDeduction, LoketError> {
+        let path = format!("/providers/employers/employees/employments/{employment_id}/benefitsanddeductions");
+        self.write(Method::POST, &path, record, Safety::NotIdempotent).await
+    }
+
+    pub async fn put_benefit_or_deduction(
+        &self,
+        id: &str,
+        record: &wire::BenefitOrDeduction,
+    ) -> Result<wire::BenefitOrDeduction, LoketError> {
+        let path = format!("/providers/employers/employees/employments/benefitsAndDeductions/{id}");
+        self.write(Method::PUT, &path, record, Safety::Idempotent).await
+    }
+
+    pub async fn delete_benefit_or_deduction(&self, id: &str) -> Result<(), LoketError> {
+        let path = format!("/providers/employers/employees/employments/benefitsAndDeductions/{id}");
+        self.send(Method::DELETE, &path, &[], wire::VERSION_2018, None, Safety::Idempotent).await.map(|_| ())
+    }
+
+    pub async fn payroll_period_data(&self, employment_id: &str) -> Result<Vec<wire::PayrollPeriodData>, LoketError> {
+        let path = format!("/providers/employers/employees/employments/{employment_id}/payrollperioddata");
+        self.get_all(&path, wire::VERSION_2018).await
+    }
+
+    /// The record Loket advises reading before a PATCH: the default distribution unit, shift, payslip type.
+    pub async fn payroll_period_data_defaults(
+        &self,
+        employment_id: &str,
+    ) -> Result<wire::PayrollPeriodData, LoketError> {
+        let path = format!("/providers/employers/employees/employments/{employment_id}/payrollperioddata/defaults");
+        self.get_one(&path, wire::VERSION_2018).await
+    }
+
+    /// Upserts one payroll-period-data record: supplied components overwrite, `value: null` deletes,
+    /// components not supplied stay.
+    pub async fn patch_payroll_period_data(
+        &self,
+        employment_id: &str,
+        record: &wire::PayrollPeriodData,
+    ) -> Result<(), LoketError> {
+        let path = format!("/providers/employers/employees/employments/{employment_id}/payrollperioddata");
+        let value = serde_json::to_value(record)
+            .map_err(|error| LoketError::Decode { endpoint: path.clone(), reason: error.to_string() })?;
+        self.send(Method::PATCH, &path, &[], wire::VERSION_2018, Some(&value), Safety::Idempotent).await.map(|_| ())
+    }
+
+    /// The employer-wide PATCH: returns the messages of the items that failed (their `id` names the
+    /// employment); the others succeeded.
+    pub async fn patch_payroll_period_data_collective(
+        &self,
+        employer_id: &str,
+        records: &[wire::PayrollPeriodData],
+    ) -> Result<Vec<Message>, LoketError> {
+        let path = format!("/providers/employers/{employer_id}/payrollperioddata");
+        let value = serde_json::to_value(records)
+            .map_err(|error| LoketError::Decode { endpoint: path.clone(), reason: error.to_string() })?;
+        let text = self.send(Method::PATCH, &path, &[], wire::VERSION_2018, Some(&value), Safety::Idempotent).await?;
+        Ok(parse_messages(&text))
+    }
+
+    pub async fn payroll_components(
+        &self,
+        administration_id: &str,
+        year: i16,
+    ) -> Result<Vec<wire::PayrollComponent>, LoketError> {
+        let path =
+            format!("/providers/employers/payrolladministrations/{administration_id}/payrollcomponents/year/{year}");
+        self.get_all(&path, wire::VERSION_2018).await
+    }
+
+    pub async fn payroll_periods(&self, administration_id: &str) -> Result<Vec<wire::PayrollPeriod>, LoketError> {
+        let path = format!("/providers/employers/payrolladministrations/{administration_id}/payrollperiods");
+        self.get_all(&path, wire::VERSION_2018).await
+    }
+
+    pub async fn payroll_period_data_of_period(
+        &self,
+        administration_id: &str,
+        period_id: i64,
+    ) -> Result<Vec<wire::PeriodDataOfPeriod>, LoketError> {
+        let path = format!(
+            "/providers/employers/payrolladministrations/{administration_id}/payrollPeriods/{period_id}/payrollperioddata"
+        );
+        self.get_all(&path, wire::VERSION_2018).await
+    }
+}
+
+fn decode<T: DeserializeOwned>(endpoint: &str, text: &str) -> Result<T, LoketError> {
+    serde_json::from_str(text)
+        .map_err(|error| LoketError::Decode { endpoint: endpoint.to_string(), reason: error.to_string() })
+}
+
+/// The `messages` of an envelope, whatever else it carries.
+pub fn parse_messages(text: &str) -> Vec<Message> {
+    #[derive(serde::Deserialize)]
+    struct Messages {
+        #[serde(default)]
+        messages: Vec<Message>,
+    }
+    serde_json::from_str::<Messages>(text).map(|parsed| parsed.messages).unwrap_or_default()
+}

@@ -1,0 +1,431 @@
+//! Between the wire and the engine: reading Loket into a `LoketState`, and sending the engine's writes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use engine::plan::{Action, Write};
+use engine::state::{
+    BenefitOrDeduction, BenefitValue, Component, ComponentKind, Employment, LoketState, PeriodData, PeriodDataKey,
+    Wage, WageKind, WageValue,
+};
+use engine::{Calendar, ComponentKey, EmployeeNumber, EmploymentId, Money, Period, PeriodId, RecordId};
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use crate::client::{LoketClient, LoketError};
+use crate::wire;
+
+/// What to read besides the company-wide data: only what the switched-on rules need.
+#[derive(Clone, Debug)]
+pub struct ReadScope {
+    pub wages: bool,
+    pub benefits_and_deductions: bool,
+    /// Payroll period data of the periods from this date through `horizon` (the one-time rules).
+    pub period_data_from: Option<Date>,
+    pub horizon: Date,
+}
+
+/// Loket as read: the engine's state, plus the wire records by id, so that a PUT sends the whole record as
+/// read with only the synced fields changed.
+#[derive(Clone, Debug, Default)]
+pub struct LoketSnapshot {
+    pub state: LoketState,
+    pub wages: HashMap<String, wire::Wage>,
+    pub benefits: HashMap<String, wire::BenefitOrDeduction>,
+    /// The number of requests the read took, by kind.
+    pub requests: BTreeMap<String, usize>,
+}
+
+pub fn period_to_domain(period: &wire::PayrollPeriod) -> Option<Period> {
+    let id = PeriodId::new(i16::try_from(period.year).ok()?, u8::try_from(period.period_number).ok()?)?;
+    let closed = period.payroll_runs.iter().any(|run| run.payroll_run_status.key == wire::RUN_APPROVED);
+    Some(Period { id, start: period.start_date, end: period.end_date, closed })
+}
+
+pub fn component_to_domain(component: &wire::PayrollComponent) -> Option<Component> {
+    Some(Component {
+        key: ComponentKey(u32::try_from(component.key).ok()?),
+        description: component.description.clone(),
+        category: u16::try_from(component.category.key).ok()?,
+        kind: match component.deduction_or_payment.as_ref().map(|kind| kind.key) {
+            Some(wire::PAYMENT) => ComponentKind::Payment,
+            Some(wire::DEDUCTION) => ComponentKind::Deduction,
+            _ => ComponentKind::None,
+        },
+    })
+}
+
+fn money(value: Decimal, what: &str) -> Result<Money, String> {
+    Money::exact(value).ok_or_else(|| format!("{what} {value} has more than two decimals"))
+}
+
+pub fn wage_to_domain(wage: &wire::Wage) -> Result<Wage, String> {
+    let id = wage.id.clone().ok_or("a wage without an id")?;
+    let kind = match wage.gross_wage_type.as_ref().map(|kind| kind.key) {
+        Some(wire::WAGE_HOURLY) => WageKind::Hourly,
+        _ => WageKind::Periodic,
+    };
+    let amount = money(wage.gross_wage.unwrap_or(Decimal::ZERO), "grossWage")?;
+    Ok(Wage {
+        id: RecordId(id),
+        value: WageValue { start: wage.start_date, kind, amount },
+        pay_scale: wage.pay_scale.as_ref().map(|scale| scale.value.clone()),
+        pay_grade: wage.pay_grade.as_ref().map(|grade| grade.value.clone()),
+    })
+}
+
+pub fn benefit_to_domain(record: &wire::BenefitOrDeduction) -> Result<BenefitOrDeduction, String> {
+    let id = record.id.clone().ok_or("a benefit or deduction without an id")?;
+    let component = u32::try_from(record.payroll_component.key).map_err(|_| "a negative component key")?;
+    Ok(BenefitOrDeduction {
+        id: RecordId(id),
+        value: BenefitValue {
+            component: ComponentKey(component),
+            start: record.start_date,
+            end: record.end_date,
+            value: money(record.value, "value")?,
+        },
+    })
+}
+
+fn period_id(period: &wire::PeriodRef) -> Option<PeriodId> {
+    PeriodId::new(i16::try_from(period.year).ok()?, u8::try_from(period.period_number).ok()?)
+}
+
+fn values(components: &[wire::ComponentValue]) -> BTreeMap<ComponentKey, Decimal> {
+    components
+        .iter()
+        .filter_map(|item| Some((ComponentKey(u32::try_from(item.payroll_component.key).ok()?), item.value?)))
+        .collect()
+}
+
+pub fn period_data_to_domain(record: &wire::PayrollPeriodData) -> Option<PeriodData> {
+    Some(PeriodData {
+        id: record.id.clone().map(RecordId),
+        key: PeriodDataKey {
+            period: period_id(&record.payroll_period)?,
+            shift: u32::try_from(record.shift.shift_number).ok()?,
+            payslip_type: u32::try_from(record.payslip_type.key).ok()?,
+            distribution_unit: Some(record.distribution_unit.key.clone()),
+            cost_center: record.cost_center.as_ref().map(|key| key.key.to_string()),
+            cost_unit: record.cost_unit.as_ref().map(|key| key.key.to_string()),
+        },
+        values: values(&record.payroll_components),
+    })
+}
+
+fn period_list_to_domain(record: &wire::PeriodDataOfPeriod) -> Option<PeriodData> {
+    Some(PeriodData {
+        id: None,
+        key: PeriodDataKey {
+            period: period_id(&record.payroll_period)?,
+            shift: u32::try_from(record.shift.shift_number).ok()?,
+            payslip_type: u32::try_from(record.payslip_type.key).ok()?,
+            distribution_unit: Some(record.distribution_unit.key.clone()),
+            cost_center: record.cost_center.as_ref().map(|key| key.key.to_string()),
+            cost_unit: record.cost_unit.as_ref().map(|key| key.key.to_string()),
+        },
+        values: values(&record.payroll_components),
+    })
+}
+
+pub fn employment_to_domain(employment: &wire::Employment) -> Employment {
+    let employee = &employment.employee;
+    let name = [employee.first_name.clone().unwrap_or_default(), employee.last_name.clone()]
+        .iter()
+        .filter(|part| !part.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Employment {
+        id: EmploymentId(employment.id.clone()),
+        employee_number: EmployeeNumber(u64::try_from(employee.employee_number).unwrap_or(0)),
+        income_relationship_number: employment.income_relationship_number.and_then(|n| u64::try_from(n).ok()),
+        name: if name.is_empty() { employee.formatted_name.clone() } else { name },
+        start: employment.start_date,
+        end: employment.end_date,
+        default_distribution_unit: None,
+        wages: Vec::new(),
+        benefits_and_deductions: Vec::new(),
+        period_data: Vec::new(),
+        read_failed: None,
+    }
+}
+
+/// Reads everything the plan needs for one employer and payroll administration. Company-wide failures go
+/// to `failed_reads` (the run then writes nothing); one employment's failure to its `read_failed` (nothing is
+/// written for it). Never a partial history presented as complete (G5).
+pub async fn read_state(
+    client: &Arc<LoketClient>,
+    employer_id: &str,
+    administration_id: &str,
+    scope: &ReadScope,
+) -> LoketSnapshot {
+    let mut snapshot = LoketSnapshot::default();
+    let state = &mut snapshot.state;
+
+    match client.payroll_periods(administration_id).await {
+        Ok(periods) => {
+            let periods: Vec<Period> = periods.iter().filter_map(period_to_domain).collect();
+            match Calendar::new(periods) {
+                Ok(calendar) => state.calendar = calendar,
+                Err(error) => state.failed_reads.push(format!("payroll periods: {error}")),
+            }
+        }
+        Err(error) => state.failed_reads.push(format!("payroll periods: {error}")),
+    }
+    for year in state.calendar.years() {
+        match client.payroll_components(administration_id, year).await {
+            Ok(components) => {
+                let catalogue = components
+                    .iter()
+                    .filter_map(component_to_domain)
+                    .map(|component| (component.key, component))
+                    .collect();
+                state.components.insert(year, catalogue);
+            }
+            Err(error) => state.failed_reads.push(format!("payroll components of {year}: {error}")),
+        }
+    }
+    let employments = match client.employments(employer_id).await {
+        Ok(employments) => employments,
+        Err(error) => {
+            state.failed_reads.push(format!("employments: {error}"));
+            Vec::new()
+        }
+    };
+    let employments: Vec<wire::Employment> = employments
+        .into_iter()
+        .filter(|employment| {
+            employment
+                .payroll_administration
+                .as_ref()
+                .is_none_or(|administration| administration.id == administration_id)
+        })
+        .collect();
+
+    // One-time values: company-wide, one list per in-scope period.
+    let mut period_data: HashMap<String, Vec<PeriodData>> = HashMap::new();
+    if let Some(from) = scope.period_data_from {
+        let ids: Vec<PeriodId> = state
+            .calendar
+            .periods()
+            .iter()
+            .filter(|period| period.start >= from && period.end <= scope.horizon)
+            .map(|period| period.id)
+            .collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in ids {
+            let client = Arc::clone(client);
+            let administration_id = administration_id.to_string();
+            tasks.spawn(
+                async move { (id, client.payroll_period_data_of_period(&administration_id, id.loket_id()).await) },
+            );
+        }
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((_, Ok(records))) => {
+                    for record in &records {
+                        if let Some(domain) = period_list_to_domain(record) {
+                            period_data.entry(record.employment.id.clone()).or_default().push(domain);
+                        }
+                    }
+                }
+                Ok((id, Err(error))) => state.failed_reads.push(format!("payroll period data of {id}: {error}")),
+                Err(error) => state.failed_reads.push(format!("payroll period data: {error}")),
+            }
+        }
+    }
+
+    // Per employment, concurrently (the client bounds the requests under way).
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, employment) in employments.iter().enumerate() {
+        let client = Arc::clone(client);
+        let id = employment.id.clone();
+        let scope = scope.clone();
+        tasks.spawn(async move { (index, read_employment(&client, &id, &scope).await) });
+    }
+    let mut per_employment: Vec<Option<Result<EmploymentRecords, String>>> = vec![None; employments.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined {
+            per_employment[index] = Some(result);
+        }
+    }
+    for (employment, records) in employments.iter().zip(per_employment) {
+        let mut domain = employment_to_domain(employment);
+        domain.period_data = period_data.remove(&employment.id).unwrap_or_default();
+        domain.period_data.sort_by(|a, b| a.key.cmp(&b.key));
+        match records {
+            Some(Ok(records)) => {
+                domain.default_distribution_unit = records.default_distribution_unit;
+                for wage in records.wages {
+                    match wage_to_domain(&wage) {
+                        Ok(converted) => {
+                            snapshot.wages.insert(converted.id.0.clone(), wage);
+                            domain.wages.push(converted);
+                        }
+                        Err(reason) => domain.read_failed = Some(format!("a wage cannot be read: {reason}")),
+                    }
+                }
+                for record in records.benefits {
+                    match benefit_to_domain(&record) {
+                        Ok(converted) => {
+                            snapshot.benefits.insert(converted.id.0.clone(), record);
+                            domain.benefits_and_deductions.push(converted);
+                        }
+                        Err(reason) => {
+                            domain.read_failed = Some(format!("a benefit or deduction cannot be read: {reason}"))
+                        }
+                    }
+                }
+            }
+            Some(Err(reason)) => domain.read_failed = Some(reason),
+            None => domain.read_failed = Some("the read was interrupted".to_string()),
+        }
+        state.employments.push(domain);
+    }
+    snapshot.requests = client.request_counts();
+    snapshot
+}
+
+#[derive(Clone, Debug, Default)]
+struct EmploymentRecords {
+    wages: Vec<wire::Wage>,
+    benefits: Vec<wire::BenefitOrDeduction>,
+    default_distribution_unit: Option<String>,
+}
+
+async fn read_employment(client: &LoketClient, id: &str, scope: &ReadScope) -> Result<EmploymentRecords, String> {
+    let mut records = EmploymentRecords::default();
+    if scope.wages {
+        records.wages = client.wages(id).await.map_err(|error| error.to_string())?;
+    }
+    if scope.benefits_and_deductions {
+        records.benefits = client.benefits_and_deductions(id).await.map_err(|error| error.to_string())?;
+    }
+    if scope.period_data_from.is_some() {
+        let defaults = client.payroll_period_data_defaults(id).await.map_err(|error| error.to_string())?;
+        records.default_distribution_unit = Some(defaults.distribution_unit.key);
+    }
+    Ok(records)
+}
+
+/// What happened to a write that was sent.
+#[derive(Debug)]
+pub enum Sent {
+    Done,
+    /// A record was created; its id.
+    Created(String),
+}
+
+fn wage_type(kind: WageKind) -> wire::KeyValue {
+    match kind {
+        WageKind::Periodic => wire::KeyValue::new(wire::WAGE_PERIODIC, "Periodeloon"),
+        WageKind::Hourly => wire::KeyValue::new(wire::WAGE_HOURLY, "Uurloon"),
+    }
+}
+
+/// The body of a new wage.
+pub fn new_wage(value: &WageValue) -> wire::Wage {
+    wire::Wage {
+        id: None,
+        start_date: value.start,
+        end_date: None,
+        gross_wage: Some(value.amount.value()),
+        gross_wage_type: Some(wage_type(value.kind)),
+        net_wage: None,
+        net_wage_type: None,
+        employer_costs: None,
+        employer_costs_type: None,
+        payroll_period_type: None,
+        pay_scale: None,
+        pay_grade: None,
+        apply_pay_grade: None,
+        is_gross_wage_full_time: None,
+    }
+}
+
+fn benefit_body(value: &BenefitValue, id: Option<String>) -> wire::BenefitOrDeduction {
+    wire::BenefitOrDeduction {
+        id,
+        start_date: value.start,
+        end_date: value.end,
+        value: value.value.value(),
+        payroll_component: wire::ComponentRef::key(i64::from(value.component.0)),
+    }
+}
+
+/// The body of a PATCH of the owned record of one period.
+pub fn period_data_patch(key: &PeriodDataKey, changes: &[engine::ValueChange]) -> wire::PayrollPeriodData {
+    wire::PayrollPeriodData {
+        id: None,
+        employment_id: None,
+        payroll_period: wire::PeriodRef {
+            year: i64::from(key.period.year),
+            period_number: i64::from(key.period.number),
+            period_start_date: None,
+            period_end_date: None,
+        },
+        shift: wire::Shift {
+            shift_number: i64::from(key.shift),
+            full_time_hours_per_week: None,
+            bonus_percentage: None,
+        },
+        payslip_type: wire::KeyValue::new(i64::from(key.payslip_type), ""),
+        payslip_text: None,
+        distribution_unit: wire::CodedKey {
+            key: key.distribution_unit.clone().unwrap_or_default(),
+            code: None,
+            description: None,
+        },
+        cost_center: None,
+        cost_unit: None,
+        payroll_components: changes
+            .iter()
+            .map(|change| wire::ComponentValue {
+                payroll_component: wire::ComponentRef::key(i64::from(change.component.0)),
+                value: change.after,
+                is_supplement: false,
+            })
+            .collect(),
+    }
+}
+
+/// Sends one write of a plan. A PUT sends the record as read (from the snapshot) with only the synced
+/// fields changed and, for wages, no pay scale.
+pub async fn send_write(client: &LoketClient, snapshot: &LoketSnapshot, write: &Write) -> Result<Sent, LoketError> {
+    let employment_id = write.employment_id.0.as_str();
+    match &write.action {
+        Action::PostWage { after } => {
+            let created = client.post_wage(employment_id, &new_wage(after)).await?;
+            Ok(Sent::Created(created.id.unwrap_or_default()))
+        }
+        Action::PutWage { id, after, .. } => {
+            let mut body = snapshot.wages.get(&id.0).cloned().unwrap_or_else(|| new_wage(after));
+            body.id = Some(id.0.clone());
+            body.gross_wage = Some(after.amount.value());
+            body.gross_wage_type = Some(wage_type(after.kind));
+            body.pay_scale = None;
+            body.pay_grade = None;
+            client.put_wage(&id.0, &body).await.map(|_| Sent::Done)
+        }
+        Action::DeleteWage { before } => client.delete_wage(&before.id.0).await.map(|_| Sent::Done),
+        Action::PostBenefit { after } => {
+            let created = client.post_benefit_or_deduction(employment_id, &benefit_body(after, None)).await?;
+            Ok(Sent::Created(created.id.unwrap_or_default()))
+        }
+        Action::PutBenefit { id, after, .. } => {
+            let mut body =
+                snapshot.benefits.get(&id.0).cloned().unwrap_or_else(|| benefit_body(after, Some(id.0.clone())));
+            body.id = Some(id.0.clone());
+            body.start_date = after.start;
+            body.end_date = after.end;
+            body.value = after.value.value();
+            client.put_benefit_or_deduction(&id.0, &body).await.map(|_| Sent::Done)
+        }
+        Action::DeleteBenefit { id, .. } => client.delete_benefit_or_deduction(&id.0).await.map(|_| Sent::Done),
+        Action::PatchPeriodData { key, changes } => {
+            client.patch_payroll_period_data(employment_id, &period_data_patch(key, changes)).await.map(|_| Sent::Done)
+        }
+    }
+}

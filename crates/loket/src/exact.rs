@@ -1,0 +1,54 @@
+//! Money on the wire. Loket sends amounts as JSON numbers (`1234.5`, `0.1`); they are parsed from the number's
+//! own text with `Decimal::from_str_exact`, never through `f64`, and written back as JSON numbers from the
+//! decimal's text. Used by the client and the local Loket alike, so both read and write the same way.
+
+use rust_decimal::Decimal;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// Parses the text of a JSON number exactly: `1234.5`, `-0.10`, `1e3`, `2.5E-1`.
+pub fn parse_number(text: &str) -> Result<Decimal, String> {
+    let text = text.trim();
+    if text.is_empty() || text.starts_with('"') {
+        return Err(format!("expected a number, got {text}"));
+    }
+    if text.contains(['e', 'E']) {
+        return Decimal::from_scientific(text).map_err(|error| format!("{text} is not an exact amount: {error}"));
+    }
+    Decimal::from_str_exact(text).map_err(|error| format!("{text} is not an exact amount: {error}"))
+}
+
+fn to_raw(value: &Decimal) -> Result<Box<RawValue>, serde_json::Error> {
+    RawValue::from_string(value.normalize().to_string())
+}
+
+pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+    to_raw(value).map_err(serde::ser::Error::custom)?.serialize(serializer)
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    parse_number(raw.get()).map_err(D::Error::custom)
+}
+
+/// The same for amounts that may be `null`.
+pub mod option {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(value: &Option<Decimal>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => super::serialize(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+        let raw = Option::<Box<RawValue>>::deserialize(deserializer)?;
+        match raw {
+            None => Ok(None),
+            Some(raw) if raw.get().trim() == "null" => Ok(None),
+            Some(raw) => parse_number(raw.get()).map(Some).map_err(D::Error::custom),
+        }
+    }
+}

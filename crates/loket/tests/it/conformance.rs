@@ -1,0 +1,312 @@
+//! Every body the local Loket sends, and every body the client sends, validates against the OpenAPI subset;
+//! bad input gets the right 4xx, never a 500; the client parses hand-written bodies shaped like the real API's.
+
+use axum::routing::get;
+use loket::wire;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::openapi::Spec;
+use crate::support::*;
+
+fn d(text: &str) -> jiff::civil::Date {
+    text.parse().unwrap()
+}
+
+#[tokio::test]
+async fn every_body_matches_the_openapi_subset() {
+    let h = harness().await;
+    let client = &h.client;
+    let employer_id = h.emulator.employer_id();
+    let administration_id = h.emulator.administration_id();
+    client.employers().await.unwrap();
+    client.payroll_administrations(&employer_id).await.unwrap();
+    let employments = client.employments(&employer_id).await.unwrap();
+    let employment_id = employments[0].id.clone();
+    client.employment(&employment_id).await.unwrap();
+    client.payroll_periods(&administration_id).await.unwrap();
+    client.payroll_components(&administration_id, 2026).await.unwrap();
+    client.payroll_period_data_of_period(&administration_id, 202601).await.unwrap();
+    client.payroll_period_data(&employment_id).await.unwrap();
+    // Writes, and the records they create read back.
+    let wage = loket::convert::new_wage(&engine::state::WageValue {
+        start: d("2026-04-01"),
+        kind: engine::state::WageKind::Hourly,
+        amount: engine::Money::exact(Decimal::new(2550, 2)).unwrap(),
+    });
+    let created = client.post_wage(&employment_id, &wage).await.unwrap();
+    let wage_id = created.id.clone().unwrap();
+    client.wage(&wage_id).await.unwrap();
+    client.put_wage(&wage_id, &created).await.unwrap();
+    client.wages(&employment_id).await.unwrap();
+    client.delete_wage(&wage_id).await.unwrap();
+    let record = wire::BenefitOrDeduction {
+        id: None,
+        start_date: d("2026-02-01"),
+        end_date: Some(d("2026-06-30")),
+        value: Decimal::new(1234, 1),
+        payroll_component: wire::ComponentRef::key(8020),
+    };
+    let created = client.post_benefit_or_deduction(&employment_id, &record).await.unwrap();
+    let id = created.id.clone().unwrap();
+    client.benefit_or_deduction(&id).await.unwrap();
+    client.put_benefit_or_deduction(&id, &created).await.unwrap();
+    client.benefits_and_deductions(&employment_id).await.unwrap();
+    client.delete_benefit_or_deduction(&id).await.unwrap();
+    let key = engine::state::PeriodDataKey {
+        period: engine::PeriodId::new(2026, 3).unwrap(),
+        shift: 1,
+        payslip_type: 1,
+        distribution_unit: Some(
+            client.payroll_period_data_defaults(&employment_id).await.unwrap().distribution_unit.key,
+        ),
+        cost_center: None,
+        cost_unit: None,
+    };
+    let change =
+        engine::ValueChange { component: engine::ComponentKey(4001), before: None, after: Some(Decimal::new(5, 1)) };
+    client
+        .patch_payroll_period_data(&employment_id, &loket::convert::period_data_patch(&key, &[change]))
+        .await
+        .unwrap();
+    // Refusals.
+    let _ = client
+        .post_wage(
+            &employment_id,
+            &loket::convert::new_wage(&engine::state::WageValue {
+                start: d("2019-01-01"),
+                kind: engine::state::WageKind::Periodic,
+                amount: engine::Money::exact(Decimal::ONE).unwrap(),
+            }),
+        )
+        .await
+        .unwrap_err();
+    let _ = client
+        .post_benefit_or_deduction(
+            &employment_id,
+            &wire::BenefitOrDeduction {
+                value: Decimal::new(1, 0),
+                payroll_component: wire::ComponentRef::key(9999),
+                ..record
+            },
+        )
+        .await
+        .unwrap_err();
+    let _ = client.delete_wage("00000000-0000-8000-0000-000000000000").await.unwrap_err();
+    let unauthorized = reqwest::get(format!("{}/v2/providers/employers", h.url())).await.unwrap();
+    assert_eq!(unauthorized.status(), 401);
+
+    let spec = Spec::load();
+    let exchanges = h.exchanges.lock().unwrap().clone();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for exchange in &exchanges {
+        if let Some(body) = &exchange.request
+            && let Some(errors) = spec.check_request(&exchange.method, &exchange.path, body)
+        {
+            checked += 1;
+            problems.extend(
+                errors.into_iter().map(|error| format!("request {} {}: {error}", exchange.method, exchange.path)),
+            );
+        }
+        if let Some(body) = &exchange.response
+            && let Some(errors) =
+                spec.check_response(&exchange.method, &exchange.path, exchange.status, &exchange.content_type, body)
+        {
+            checked += 1;
+            problems.extend(
+                errors.into_iter().map(|error| {
+                    format!("response {} {} {}: {error}", exchange.method, exchange.path, exchange.status)
+                }),
+            );
+        }
+    }
+    assert!(checked >= 25, "only {checked} bodies were checked");
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_right_4xx_and_never_a_500() {
+    let h = harness().await;
+    let tokens = h.emulator.issue_tokens();
+    let http = reqwest::Client::new();
+    let base = format!("{}/v2/providers/employers", h.url());
+    let employment_id = h.client.employments(&h.emulator.employer_id()).await.unwrap()[0].id.clone();
+    let wages = format!("{base}/employees/employments/{employment_id}/wages");
+    let send = |method: reqwest::Method, url: String, body: Option<&str>| {
+        let mut request = http
+            .request(method, url)
+            .bearer_auth(&tokens.access_token)
+            .header("Accept", "application/json;version=2018-01-01");
+        if let Some(body) = body {
+            request = request.header("Content-Type", "application/json").body(body.to_string());
+        }
+        request.send()
+    };
+    let cases: Vec<(&str, reqwest::Response, u16)> = vec![
+        ("malformed JSON", send(reqwest::Method::POST, wages.clone(), Some("{not json")).await.unwrap(), 400),
+        ("a wrong type", send(reqwest::Method::POST, wages.clone(), Some(r#"{"startDate": 5}"#)).await.unwrap(), 400),
+        (
+            "a value out of range",
+            send(
+                reqwest::Method::POST,
+                wages.clone(),
+                Some(r#"{"startDate": "2026-05-01", "grossWage": 1000000, "grossWageType": {"key": 1}}"#),
+            )
+            .await
+            .unwrap(),
+            400,
+        ),
+        (
+            "an unknown employment",
+            send(
+                reqwest::Method::GET,
+                format!("{base}/employees/employments/00000000-0000-8000-0000-000000000000/wages"),
+                None,
+            )
+            .await
+            .unwrap(),
+            404,
+        ),
+        (
+            "an unknown wage",
+            send(reqwest::Method::PUT, format!("{base}/employees/employments/wages/nope"), Some("{}")).await.unwrap(),
+            404,
+        ),
+        (
+            "a page size out of range",
+            send(reqwest::Method::GET, format!("{wages}?pageSize=0"), None).await.unwrap(),
+            400,
+        ),
+        (
+            "a year that is not one",
+            send(
+                reqwest::Method::GET,
+                format!("{base}/payrolladministrations/{}/payrollcomponents/year/abc", h.emulator.administration_id()),
+                None,
+            )
+            .await
+            .unwrap(),
+            400,
+        ),
+        ("an unknown path", send(reqwest::Method::GET, format!("{base}/nothing/here"), None).await.unwrap(), 404),
+        ("no token", http.get(&wages).send().await.unwrap(), 401),
+        ("an unknown token", http.get(&wages).bearer_auth("expired").send().await.unwrap(), 401),
+        (
+            "an old version",
+            http.get(&wages)
+                .bearer_auth(&tokens.access_token)
+                .header("Accept", "application/json;version=2010-01-01")
+                .send()
+                .await
+                .unwrap(),
+            400,
+        ),
+        (
+            "a wrong client secret",
+            http.post(format!("{}/oauth/token", h.url()))
+                .form(&[("grant_type", "refresh_token"), ("client_id", "loket-sync-demo"), ("client_secret", "x")])
+                .send()
+                .await
+                .unwrap(),
+            401,
+        ),
+        (
+            "an unknown refresh token",
+            http.post(format!("{}/oauth/token", h.url()))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "nope"),
+                    ("client_id", "loket-sync-demo"),
+                    ("client_secret", "demo-secret"),
+                ])
+                .send()
+                .await
+                .unwrap(),
+            400,
+        ),
+        (
+            "an unknown client",
+            http.get(format!("{}/oauth/authorize?client_id=other&redirect_uri=http://x/&response_type=code", h.url()))
+                .send()
+                .await
+                .unwrap(),
+            400,
+        ),
+    ];
+    for (what, response, status) in cases {
+        assert_eq!(response.status().as_u16(), status, "{what}");
+    }
+    // A missing version is served with the newest.
+    let newest = http.get(&wages).bearer_auth(&tokens.access_token).send().await.unwrap();
+    assert_eq!(newest.status(), 200);
+    assert!(newest.headers()["content-type"].to_str().unwrap().contains("version=2018-01-01"));
+}
+
+#[tokio::test]
+async fn hand_written_fixtures_parse_exactly() {
+    let list = json!({
+        "totalSize": 2, "pageSize": 250, "totalPages": 1, "currentPage": 1,
+        "version": {"resourceVersion": "2018-01-01", "obsoleteDate": null}, "messages": [],
+        "_embedded": [
+            {"id": "B14ACD0D-75D7-4819-8D5D-B9F7B6F5B0A1", "startDate": "2026-01-01", "endDate": null, "value": 1234.5,
+             "payrollComponent": {"key": 7010, "description": "Autotoeslag", "category": {"key": 7, "value": "Bruto toeslag"},
+                                  "deductionOrPayment": {"key": 2, "value": "Betaling"}}},
+            {"id": "b14acd0d-75d7-4819-8d5d-b9f7b6f5b0a2", "startDate": "2026-02-01", "endDate": "2026-03-31", "value": 0.1,
+             "payrollComponent": {"key": 8020, "description": "Pensioen", "category": {"key": 12, "value": "Bruto inhouding"},
+                                  "deductionOrPayment": null}}
+        ]
+    });
+    let refusal = json!({
+        "version": {"resourceVersion": "2018-01-01", "obsoleteDate": null},
+        "messages": [{"code": 1234, "id": null, "type": "BrokenBusinessRule", "description": "De startdatum ligt voor de laatste looncomponent.", "properties": ["startDate"]}],
+        "content": {}
+    });
+    let router = axum::Router::new()
+        .route(
+            "/v2/providers/employers/employees/employments/{id}/benefitsanddeductions",
+            get(move || async move { axum::Json(list.clone()) }),
+        )
+        .route(
+            "/v2/providers/employers/employees/employments/{id}/wages",
+            axum::routing::post(
+                move || async move { (axum::http::StatusCode::BAD_REQUEST, axum::Json(refusal.clone())) },
+            ),
+        );
+    let running = emulator::start(router).await.unwrap();
+    let store = std::sync::Arc::new(loket::MemoryTokenStore::new(Some(loket::Tokens {
+        access_token: "fixture".to_string().into(),
+        refresh_token: "fixture".to_string().into(),
+        expires_at: loket::auth::now_seconds() + 3000,
+    })));
+    let client = loket::LoketClient::new(settings(&running.url()), store).unwrap();
+    let records = client.benefits_and_deductions("x").await.unwrap();
+    assert_eq!(records[0].value, "1234.5".parse::<Decimal>().unwrap());
+    assert_eq!(records[1].value, "0.1".parse::<Decimal>().unwrap());
+    let domain = loket::convert::benefit_to_domain(&records[1]).unwrap();
+    assert_eq!(domain.value.value.value().to_string(), "0.10");
+    let error = client
+        .post_wage(
+            "x",
+            &loket::convert::new_wage(&engine::state::WageValue {
+                start: d("2026-01-01"),
+                kind: engine::state::WageKind::Periodic,
+                amount: engine::Money::exact(Decimal::ONE).unwrap(),
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("De startdatum ligt voor de laatste looncomponent."), "{error}");
+}
+
+#[test]
+fn money_never_goes_through_a_float() {
+    for text in ["0.1", "1234.5", "999999.99", "0.30000000000000004", "1e2"] {
+        let parsed = loket::exact::parse_number(text).unwrap();
+        let expected: Decimal = if text == "1e2" { Decimal::from(100) } else { text.parse().unwrap() };
+        assert_eq!(parsed, expected, "{text}");
+    }
+    let wage: wire::Wage = serde_json::from_str(r#"{"startDate": "2026-01-01", "grossWage": 0.1}"#).unwrap();
+    assert_eq!(serde_json::to_value(&wage).unwrap()["grossWage"].to_string(), "0.1");
+    assert!(loket::exact::parse_number("\"12\"").is_err());
+}
