@@ -25,6 +25,9 @@ pub struct Faults {
     /// Answer the next this-many API requests with `error_status`, then behave (an extension of the knobs
     /// of SCENARIOS.md, for tests that need "one failure, then success" without chance).
     pub fail_first: u32,
+    /// When set, `error_rate` and `fail_first` apply only to this route (`GET /v2/compensations`), so a
+    /// test can fail one kind of read.
+    pub fail_route: Option<String>,
 }
 
 impl Default for Faults {
@@ -37,6 +40,7 @@ impl Default for Faults {
             fail_after_commit_rate: 0.0,
             seed: 1,
             fail_first: 0,
+            fail_route: None,
         }
     }
 }
@@ -128,7 +132,8 @@ impl FaultState {
         if is_write {
             self.writes += 1;
         }
-        if self.failed_first < self.faults.fail_first {
+        let targeted = self.faults.fail_route.as_deref().is_none_or(|only| only == route);
+        if targeted && self.failed_first < self.faults.fail_first {
             self.failed_first += 1;
             return Verdict::Fail(self.faults.error_status);
         }
@@ -145,13 +150,18 @@ impl FaultState {
                 return Verdict::RateLimited;
             }
         }
-        if self.faults.error_rate > 0.0 && self.draw() < self.faults.error_rate {
+        if targeted && self.faults.error_rate > 0.0 && self.draw() < self.faults.error_rate {
             return Verdict::Fail(self.faults.error_status);
         }
         if is_write && self.faults.fail_after_commit_rate > 0.0 && self.draw() < self.faults.fail_after_commit_rate {
             return Verdict::FailAfterCommit;
         }
         Verdict::Pass
+    }
+
+    /// Requests left in the current second under the rate limit (for the `x-ratelimit-remaining` header).
+    pub fn remaining(&self) -> u32 {
+        self.faults.rate_limit_per_second.map_or(u32::MAX, |limit| limit.saturating_sub(self.window_count))
     }
 
     pub fn latency(&self) -> Duration {

@@ -22,6 +22,13 @@ pub use faults::Faults;
 pub use loket::LoketEmulator;
 pub use personio::PersonioEmulator;
 
+/// The key requests are counted under: method and route template, with the `/v2` prefix once
+/// (`GET /v2/providers/employers/{employer_id}/employees/employments`).
+pub(crate) fn route_key(method: &str, matched: Option<&str>, path: &str) -> String {
+    let route = matched.unwrap_or(path);
+    if route.starts_with("/v2") { format!("{method} {route}") } else { format!("{method} /v2{route}") }
+}
+
 /// A server running in the background of this process.
 pub struct Running {
     pub address: SocketAddr,

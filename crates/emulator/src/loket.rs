@@ -403,7 +403,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String>
 
 async fn api_layer(State(shared): Shared_, matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let route = format!("{method} /v2{}", matched.as_ref().map(|path| path.as_str()).unwrap_or(request.uri().path()));
+    let route = crate::route_key(method.as_str(), matched.as_ref().map(|path| path.as_str()), request.uri().path());
     let is_write = method != Method::GET && method != Method::HEAD;
     let (verdict, latency) = {
         let mut state = faults::lock(&shared.faults);

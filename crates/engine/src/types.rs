@@ -133,8 +133,12 @@ impl Amount {
     pub fn describe(&self) -> String {
         match &self.unit {
             Unit::Currency(code) if code.eq_ignore_ascii_case("EUR") => Money::round(self.value).to_string(),
-            Unit::Currency(code) => format!("{} {}", self.value, code),
-            Unit::Other(unit) => format!("{} {}", self.value, unit),
+            Unit::Currency(code) => {
+                let mut value = self.value.round_dp(2);
+                value.rescale(2);
+                format!("{value} {code}")
+            }
+            Unit::Other(unit) => format!("{} {}", self.value.normalize(), unit),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Money on the wire. Loket sends amounts as JSON numbers (`1234.5`, `0.1`); they are parsed from the number's
+//! Money on the wire. Loket and Personio send amounts as JSON numbers (`1234.5`, `0.1`); they are parsed from the number's
 //! own text with `Decimal::from_str_exact`, never through `f64`, and written back as JSON numbers from the
-//! decimal's text. Used by the client and the local Loket alike, so both read and write the same way.
+//! decimal's text. Used by both clients and both emulators, so all read and write the same way. (Parsing
+//! text is no IO: the engine stays pure.)
 
 use rust_decimal::Decimal;
 use serde::de::Error as _;

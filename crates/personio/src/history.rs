@@ -1,0 +1,281 @@
+//! Histories from windows. `/v2/compensations` is a view of one month at most, not a history: the client
+//! reads every calendar month from the start date's month through the horizon's month and rebuilds, per
+//! person, the salary chain, the recurring histories per type and the one-time payments.
+//!
+//! A recurring record that stops appearing ended on the last day of the last month it appeared in: the
+//! client hands the engine a 0 record dated the first day of the next month (R2), unless a later record of
+//! the same type had already started by then.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use engine::state::{
+    CompensationType, Interval, OneTimePayment, Person, PersonioEmployment, PersonioState, RecurringRecord, SalaryKind,
+    SalaryRecord, TypeCategory,
+};
+use engine::{Amount, PersonId, Unit};
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use crate::client::PersonioClient;
+use crate::wire;
+
+pub fn category(text: &str) -> Option<TypeCategory> {
+    match text {
+        wire::FIXED_SALARY => Some(TypeCategory::FixedSalary),
+        wire::HOURLY_SALARY => Some(TypeCategory::HourlySalary),
+        wire::RECURRING => Some(TypeCategory::Recurring),
+        wire::ONE_TIME => Some(TypeCategory::OneTime),
+        _ => None,
+    }
+}
+
+pub fn interval(text: Option<&str>) -> Option<Interval> {
+    match text? {
+        "MONTHLY" => Some(Interval::Monthly),
+        "QUARTERLY" => Some(Interval::Quarterly),
+        "HALF-YEARLY" | "HALF_YEARLY" => Some(Interval::HalfYearly),
+        "YEARLY" => Some(Interval::Yearly),
+        _ => None,
+    }
+}
+
+fn amount(amount: &wire::Amount, type_unit: Option<&String>) -> Amount {
+    let unit = match (&amount.unit, type_unit, &amount.currency) {
+        (Some(unit), _, _) => Unit::Other(unit.clone()),
+        (None, Some(unit), _) => Unit::Other(unit.clone()),
+        (None, None, Some(currency)) => Unit::Currency(currency.clone()),
+        (None, None, None) => Unit::Currency("EUR".to_string()),
+    };
+    Amount { value: amount.value, unit }
+}
+
+/// The months from `from`'s month through `to`'s month, as (first day, last day).
+pub fn months(from: Date, to: Date) -> Vec<(Date, Date)> {
+    let mut windows = Vec::new();
+    let mut first = from.first_of_month();
+    while first <= to {
+        windows.push((first, first.last_of_month()));
+        match first.last_of_month().tomorrow() {
+            Ok(next) => first = next,
+            Err(_) => break,
+        }
+    }
+    windows
+}
+
+pub fn types_to_domain(types: &[wire::CompensationType]) -> Vec<CompensationType> {
+    types
+        .iter()
+        .filter_map(|kind| {
+            Some(CompensationType {
+                id: kind.id.clone(),
+                name: kind.name.clone(),
+                category: category(&kind.category)?,
+                unit: kind.unit.clone(),
+            })
+        })
+        .collect()
+}
+
+/// One person's compensations, rebuilt: salaries, recurring records, one-time payments.
+pub type Rebuilt = (Vec<SalaryRecord>, Vec<RecurringRecord>, Vec<OneTimePayment>);
+
+/// One record as seen across the windows: the item and the months it appeared in.
+struct Seen {
+    item: wire::Compensation,
+    last_month: Date,
+}
+
+/// Rebuilds every person's compensations from the items of all windows. `windows` are the months read, in
+/// order; the last one is the horizon's month.
+pub fn rebuild(items: &[(Date, Vec<wire::Compensation>)], types: &[CompensationType]) -> HashMap<String, Rebuilt> {
+    let unit_of: HashMap<&str, &String> =
+        types.iter().filter_map(|kind| kind.unit.as_ref().map(|unit| (kind.id.as_str(), unit))).collect();
+    let last_read = items.iter().map(|(month, _)| *month).max();
+    let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
+    for (month, window) in items {
+        for item in window {
+            let key = (item.person.id.clone(), item.id.clone());
+            match seen.get_mut(&key) {
+                Some(existing) => existing.last_month = existing.last_month.max(*month),
+                None => {
+                    seen.insert(key, Seen { item: item.clone(), last_month: *month });
+                }
+            }
+        }
+    }
+    let mut people: HashMap<String, Rebuilt> = HashMap::new();
+    let mut recurring_seen: BTreeMap<(String, String), Vec<&Seen>> = BTreeMap::new();
+    for ((person, _), record) in &seen {
+        let item = &record.item;
+        let entry = people.entry(person.clone()).or_default();
+        let type_unit = unit_of.get(item.kind.id.as_str()).copied();
+        match item.kind.category.as_str() {
+            wire::FIXED_SALARY | wire::HOURLY_SALARY => entry.0.push(SalaryRecord {
+                effective_from: item.effective_from,
+                kind: if item.kind.category == wire::HOURLY_SALARY { SalaryKind::Hourly } else { SalaryKind::Fixed },
+                interval: if item.kind.category == wire::HOURLY_SALARY {
+                    None
+                } else {
+                    interval(item.interval.as_deref())
+                },
+                amount: amount(&item.amount, type_unit),
+            }),
+            wire::RECURRING => recurring_seen.entry((person.clone(), item.kind.id.clone())).or_default().push(record),
+            wire::ONE_TIME => entry.2.push(OneTimePayment {
+                type_id: item.kind.id.clone(),
+                date: item.effective_from,
+                amount: amount(&item.amount, type_unit),
+            }),
+            _ => {}
+        }
+    }
+    for ((person, type_id), mut records) in recurring_seen {
+        records.sort_by_key(|record| (record.item.effective_from, record.item.id.clone()));
+        let entry = people.entry(person).or_default();
+        for (index, record) in records.iter().enumerate() {
+            let item = &record.item;
+            let type_unit = unit_of.get(item.kind.id.as_str()).copied();
+            entry.1.push(RecurringRecord {
+                type_id: type_id.clone(),
+                effective_from: item.effective_from,
+                interval: interval(item.interval.as_deref()),
+                amount: amount(&item.amount, type_unit),
+            });
+            // It stopped appearing before the end of what was read: it ended with its last month.
+            if Some(record.last_month) >= last_read {
+                continue;
+            }
+            let Ok(end) = record.last_month.last_of_month().tomorrow() else { continue };
+            let next_start = records.get(index + 1).map(|next| next.item.effective_from);
+            if next_start.is_none_or(|start| end < start) {
+                entry.1.push(RecurringRecord {
+                    type_id: type_id.clone(),
+                    effective_from: end,
+                    interval: interval(item.interval.as_deref()),
+                    amount: Amount { value: Decimal::ZERO, unit: amount(&item.amount, type_unit).unit },
+                });
+            }
+        }
+    }
+    people
+}
+
+/// What a read took.
+#[derive(Clone, Debug, Default)]
+pub struct ReadReport {
+    pub requests: BTreeMap<String, usize>,
+    pub windows: usize,
+}
+
+impl ReadReport {
+    pub fn total_requests(&self) -> usize {
+        self.requests.values().sum()
+    }
+}
+
+fn custom_attribute_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads Personio for one legal entity: types, persons and their employments, and every month window
+/// from `from`'s month through `horizon`'s month. Company-wide failures (a window included: a partial
+/// history is never returned as complete, G5) go to `failed_reads`; one person's failed employment read to
+/// their `read_failed`.
+pub async fn read_state(
+    client: &Arc<PersonioClient>,
+    legal_entity: &str,
+    from: Date,
+    horizon: Date,
+) -> (PersonioState, ReadReport) {
+    let mut state = PersonioState::default();
+    match client.compensation_types().await {
+        Ok(types) => state.compensation_types = types_to_domain(&types),
+        Err(error) => state.failed_reads.push(format!("compensation types: {error}")),
+    }
+    let persons = match client.persons().await {
+        Ok(persons) => persons,
+        Err(error) => {
+            state.failed_reads.push(format!("persons: {error}"));
+            Vec::new()
+        }
+    };
+
+    // Every month window, concurrently (the client bounds the requests under way).
+    let windows = months(from, horizon);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (first, last) in windows.iter().copied() {
+        let client = Arc::clone(client);
+        let legal_entity = legal_entity.to_string();
+        tasks.spawn(async move { (first, client.compensations(first, last, &legal_entity).await) });
+    }
+    let mut items = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((month, Ok(window))) => items.push((month, window)),
+            Ok((month, Err(error))) => state.failed_reads.push(format!("compensations of {month}: {error}")),
+            Err(error) => state.failed_reads.push(format!("compensations: {error}")),
+        }
+    }
+    items.sort_by_key(|(month, _)| *month);
+    let mut rebuilt =
+        if state.failed_reads.is_empty() { rebuild(&items, &state.compensation_types) } else { HashMap::new() };
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, person) in persons.iter().enumerate() {
+        let client = Arc::clone(client);
+        let id = person.id.clone();
+        tasks.spawn(async move { (index, client.employments(&id).await) });
+    }
+    let mut employments: Vec<Option<Result<Vec<wire::Employment>, String>>> = vec![None; persons.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined {
+            employments[index] = Some(result.map_err(|error| error.to_string()));
+        }
+    }
+    for (person, employments) in persons.iter().zip(employments) {
+        let Ok(id) = person.id.parse::<u64>() else {
+            state.failed_reads.push(format!("person `{}` has an id that is not a number", person.id));
+            continue;
+        };
+        let (salaries, recurring, one_time) = rebuilt.remove(&person.id).unwrap_or_default();
+        let mut domain = Person {
+            id: PersonId(id),
+            first_name: person.first_name.clone(),
+            last_name: person.last_name.clone(),
+            attributes: person
+                .custom_attributes
+                .iter()
+                .map(|attribute| (attribute.label.clone(), custom_attribute_text(&attribute.value)))
+                .collect(),
+            employments: Vec::new(),
+            salaries,
+            recurring,
+            one_time,
+            read_failed: None,
+        };
+        match employments {
+            Some(Ok(list)) => {
+                domain.employments = list
+                    .iter()
+                    .map(|employment| PersonioEmployment {
+                        legal_entity: employment.legal_entity.id.clone(),
+                        start: employment.employment_start_date,
+                        end: employment.employment_end_date,
+                        status: employment.status.clone(),
+                    })
+                    .collect();
+            }
+            Some(Err(reason)) => domain.read_failed = Some(format!("employments: {reason}")),
+            None => domain.read_failed = Some("employments: the read was interrupted".to_string()),
+        }
+        state.persons.push(domain);
+    }
+    let report = ReadReport { requests: client.request_counts(), windows: windows.len() };
+    (state, report)
+}
