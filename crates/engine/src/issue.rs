@@ -26,6 +26,8 @@ pub enum IssueCode {
     WageAfterHorizon,
     ReadFailed,
     BlastRadiusExceeded,
+    /// Not a planning rule: Loket refused a write while the plan was applied (the runner reports it).
+    WriteFailed,
 }
 
 impl IssueCode {
@@ -48,6 +50,7 @@ impl IssueCode {
             IssueCode::WageAfterHorizon => "wage_after_horizon",
             IssueCode::ReadFailed => "read_failed",
             IssueCode::BlastRadiusExceeded => "blast_radius_exceeded",
+            IssueCode::WriteFailed => "write_failed",
         }
     }
 }

@@ -1,104 +1,766 @@
-//! The loket-sync binary. This first version runs the engine on scenario files, in-process:
-//!
-//! - `loket-sync scenario check FILE... [--json]`: plans, applies to the Loket model, plans again, and
-//!   compares with each file's `expect`; exit 0 when all pass, 1 otherwise, 2 on unreadable input.
-//! - `loket-sync scenario plan FILE [--json]`: shows the plan of the file's first sync: every write with
-//!   its rule, what was withheld and why, and the issues.
-//!
-//! The commands that talk to Personio and Loket (`check`, `plan`, `sync`, `demo`, `emulate`, `scenario
-//! run`) arrive with the API clients and emulators.
+//! loket-sync: keeps a Dutch employer's payroll in Loket.nl in line with the compensation data in Personio.
 
-use std::path::PathBuf;
+mod demo;
+mod report;
+mod runner;
+mod scenario_run;
+mod settings;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Prints a line to stdout; when the reader has gone away (a closed pipe), stops quietly instead of
-/// panicking.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
+use clap::{Parser, Subcommand};
+use jiff::civil::Date;
+
+use crate::runner::{Connections, Observer};
+use crate::settings::{FieldError, ProcessEnvironment, Settings};
+
+#[derive(Parser)]
+#[command(name = "loket-sync", version, about = "Keeps Loket.nl payroll in line with Personio compensation data")]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "loket-sync.toml")]
+    config: PathBuf,
+    /// Output for scripts: JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Run as if today were this date (YYYY-MM-DD); default: today in Europe/Amsterdam.
+    #[arg(long, global = true)]
+    today: Option<Date>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-const USAGE: &str = "usage:
-  loket-sync scenario check FILE... [--json]   run scenario files in-process and compare with `expect`
-  loket-sync scenario plan FILE [--json]       show the plan of a scenario file's first sync
-  loket-sync --version";
+#[derive(Subcommand)]
+enum Command {
+    /// Write a commented loket-sync.toml to fill in.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+        /// Loket environment: production or acceptance.
+        #[arg(long, default_value = "production")]
+        environment: String,
+    },
+    /// Log in to Loket (authorization code flow) and keep the tokens in a 0600 file beside the configuration.
+    Connect {
+        #[command(subcommand)]
+        service: ConnectService,
+    },
+    /// Check the configuration against both systems; show Personio types and Loket components side by side.
+    Check,
+    /// Read both systems and show, per employee, every change and every issue. Exit 0 in sync, 1 changes
+    /// pending, 2 errors.
+    Plan {
+        /// Save the plan (with a fingerprint of everything read) as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Export the plan as CSV for the payroll administrator.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Show the plan as the mass-change guard would let it through.
+        #[arg(long)]
+        allow_mass_changes: bool,
+    },
+    /// Plan, confirm, and apply.
+    Sync {
+        /// Apply without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Let a plan through that the mass-change guard refuses.
+        #[arg(long)]
+        allow_mass_changes: bool,
+    },
+    /// Run the whole product against a local demo company: no account, no credentials.
+    Demo,
+    /// Serve a local Personio and Loket until Ctrl-C.
+    Emulate {
+        /// Seed both from a scenario file's `personio` and `loket` sections (default: the demo company).
+        #[arg(long)]
+        seed: Option<PathBuf>,
+        #[arg(long, default_value_t = 7101)]
+        personio_port: u16,
+        #[arg(long, default_value_t = 7102)]
+        loket_port: u16,
+    },
+    /// Scenario files: run them end to end through the emulators, or in-process.
+    Scenario {
+        #[command(subcommand)]
+        action: ScenarioAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConnectService {
+    /// Log in to Loket.
+    Loket {
+        /// Give up after this many seconds without the redirect.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScenarioAction {
+    /// Both emulators on loopback ports, two real syncs through the HTTP clients, compared with `expect`.
+    Run { files: Vec<PathBuf> },
+    /// The same in-process, through the engine and its model of Loket (no server).
+    Check { files: Vec<PathBuf> },
+    /// The plan of a file's first sync, in-process.
+    Plan { file: PathBuf },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let json = args.iter().any(|arg| arg == "--json");
-    let words: Vec<&str> = args.iter().map(String::as_str).filter(|arg| *arg != "--json").collect();
-    match words.as_slice() {
-        ["--version"] | ["-V"] => {
-            say!("loket-sync {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start: {error}");
+            return ExitCode::from(2);
         }
-        ["--help"] | ["-h"] | ["help"] => {
-            say!("{USAGE}");
-            ExitCode::SUCCESS
+    };
+    let code = runtime.block_on(run(cli));
+    ExitCode::from(code)
+}
+
+fn today_in_amsterdam() -> Date {
+    jiff::tz::TimeZone::get("Europe/Amsterdam")
+        .map(|zone| jiff::Timestamp::now().to_zoned(zone).date())
+        .unwrap_or_else(|_| jiff::Zoned::now().date())
+}
+
+async fn run(cli: Cli) -> u8 {
+    let today = cli.today.unwrap_or_else(today_in_amsterdam);
+    match cli.command {
+        Command::Init { force, environment } => init(&cli.config, force, &environment),
+        Command::Connect { service: ConnectService::Loket { timeout } } => connect_loket(&cli.config, timeout).await,
+        Command::Check => check(&cli.config, cli.json, today).await,
+        Command::Plan { out, csv, allow_mass_changes } => {
+            plan_command(&cli.config, cli.json, today, out.as_deref(), csv.as_deref(), allow_mass_changes).await
         }
-        ["scenario", "check", files @ ..] if !files.is_empty() => check(files, json),
-        ["scenario", "plan", file] => show_plan(file, json),
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
+        Command::Sync { yes, allow_mass_changes } => {
+            sync_command(&cli.config, cli.json, today, yes, allow_mass_changes).await
+        }
+        Command::Demo => run_demo(cli.json).await,
+        Command::Emulate { seed, personio_port, loket_port } => {
+            emulate(seed.as_deref(), personio_port, loket_port).await
+        }
+        Command::Scenario { action } => match action {
+            ScenarioAction::Run { files } => scenario_run_command(&files, cli.json).await,
+            ScenarioAction::Check { files } => scenario_check(&files, cli.json),
+            ScenarioAction::Plan { file } => scenario_plan(&file, cli.json),
+        },
+    }
+}
+
+// -------------------------------------------------------------------------------------------------------
+// Settings and connections
+
+fn print_field_errors(errors: &[FieldError], json: bool) {
+    if json {
+        let list: Vec<serde_json::Value> = errors
+            .iter()
+            .map(|error| serde_json::json!({"file": error.file, "line": error.line, "field": error.field, "message": error.message}))
+            .collect();
+        say!("{}", serde_json::json!({"config_errors": list}));
+    } else {
+        eprintln!("The configuration has {} problem(s):", errors.len());
+        for error in errors {
+            eprintln!("  {error}");
         }
     }
 }
 
-fn check(files: &[&str], json: bool) -> ExitCode {
+fn load_settings(path: &Path, json: bool) -> Option<Settings> {
+    match settings::load(path, &ProcessEnvironment) {
+        Ok(settings) => Some(settings),
+        Err(errors) => {
+            print_field_errors(&errors, json);
+            None
+        }
+    }
+}
+
+fn connections(settings: &Settings) -> Result<Connections, String> {
+    let personio_secret =
+        settings.personio.client_secret.clone().ok_or_else(|| {
+            format!("the Personio client secret is missing: set the {}", settings.personio.secret_source)
+        })?;
+    if settings.personio.client_id.is_empty() {
+        return Err("the Personio client id is missing: set personio.client_id or PERSONIO_CLIENT_ID".to_string());
+    }
+    let loket_secret = settings
+        .loket
+        .client_secret
+        .clone()
+        .ok_or_else(|| format!("the Loket client secret is missing: set the {}", settings.loket.secret_source))?;
+    let mut personio_settings = personio::PersonioSettings::new(
+        settings.personio.base_url.clone(),
+        &settings.personio.client_id,
+        personio_secret,
+    );
+    personio_settings.app_id = settings.personio.app_id.clone();
+    personio_settings.concurrency = settings.personio.concurrency;
+    let mut loket_settings = loket::LoketSettings::new(
+        settings.loket.base_url.clone(),
+        settings.loket.oauth_url.clone(),
+        &settings.loket.client_id,
+        loket_secret,
+    );
+    loket_settings.requests_per_second = settings.loket.requests_per_second;
+    loket_settings.concurrency = settings.loket.concurrency;
+    loket_settings.redirect_uri = format!("http://127.0.0.1:{}/callback", settings.loket.redirect_port);
+    let store = Arc::new(loket::FileTokenStore::new(settings.loket.token_file.clone()));
+    Ok(Connections {
+        personio: Arc::new(personio::PersonioClient::new(personio_settings).map_err(|error| error.to_string())?),
+        loket: Arc::new(loket::LoketClient::new(loket_settings, store).map_err(|error| error.to_string())?),
+        employer_id: settings.loket.employer_id.clone(),
+        administration_id: settings.loket.administration_id.clone(),
+    })
+}
+
+fn config_errors_in_file(settings: &Settings, errors: &[engine::ConfigError], json: bool) {
+    let text = std::fs::read_to_string(&settings.path).unwrap_or_default();
+    print_field_errors(&settings::locate(&settings.path, &text, errors), json);
+}
+
+// -------------------------------------------------------------------------------------------------------
+// init, connect, check
+
+const TEMPLATE: &str = include_str!("template.toml");
+
+fn init(path: &Path, force: bool, environment: &str) -> u8 {
+    if !["production", "acceptance"].contains(&environment) {
+        eprintln!("error: --environment must be production or acceptance, not {environment}");
+        return 2;
+    }
+    if path.exists() && !force {
+        eprintln!("error: {} exists already; use --force to overwrite it", path.display());
+        return 2;
+    }
+    let text = TEMPLATE.replace("environment = \"production\"", &format!("environment = \"{environment}\""));
+    match std::fs::write(path, text) {
+        Ok(()) => {
+            say!(
+                "Wrote {}. Fill in the ids, mappings and start date, set the secrets as environment variables, then run `loket-sync connect loket` and `loket-sync check`.",
+                path.display()
+            );
+            0
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            2
+        }
+    }
+}
+
+async fn connect_loket(path: &Path, timeout: u64) -> u8 {
+    let Some(settings) = load_settings(path, false) else { return 2 };
+    let connections = match connections(&settings) {
+        Ok(connections) => connections,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return 2;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", settings.loket.redirect_port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!(
+                "error: cannot listen on 127.0.0.1:{} for Loket's redirect: {error}; choose another loket.redirect_port",
+                settings.loket.redirect_port
+            );
+            return 2;
+        }
+    };
+    let state = scenario::derived_id("oauth-state", &format!("{:?}", std::time::SystemTime::now()));
+    say!("Open this address in a browser, log in to Loket and approve loket-sync:");
+    say!("{}", connections.loket.authorize_url(&state));
+    let (sender, receiver) = tokio::sync::oneshot::channel::<std::collections::HashMap<String, String>>();
+    let sender = Arc::new(std::sync::Mutex::new(Some(sender)));
+    let router = axum::Router::new().route(
+        "/callback",
+        axum::routing::get(
+            move |axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>| {
+                let sender = Arc::clone(&sender);
+                async move {
+                    if let Some(sender) = sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take() {
+                        let _ = sender.send(query);
+                    }
+                    "loket-sync received the approval; you can close this window."
+                }
+            },
+        ),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(timeout), receiver).await;
+    server.abort();
+    let query = match answer {
+        Ok(Ok(query)) => query,
+        _ => {
+            eprintln!("error: no approval arrived within {timeout} s; run `loket-sync connect loket` again");
+            return 2;
+        }
+    };
+    if query.get("state") != Some(&state) {
+        eprintln!(
+            "error: the redirect does not belong to this login (state mismatch); run `loket-sync connect loket` again"
+        );
+        return 2;
+    }
+    let Some(code) = query.get("code") else {
+        eprintln!("error: Loket sent no code: {}", query.get("error").map(String::as_str).unwrap_or("unknown error"));
+        return 2;
+    };
+    match connections.loket.exchange_code(code).await {
+        Ok(()) => {
+            say!(
+                "Connected to Loket. The tokens are in {} (readable by you only).",
+                settings.loket.token_file.display()
+            );
+            0
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            2
+        }
+    }
+}
+
+async fn check(path: &Path, json: bool, today: Date) -> u8 {
+    let Some(settings) = load_settings(path, json) else { return 2 };
+    let connections = match connections(&settings) {
+        Ok(connections) => connections,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return 2;
+        }
+    };
+    check_with(&connections, &settings.sync, today, json, Some(&settings)).await
+}
+
+async fn check_with(
+    connections: &Connections,
+    config: &engine::Config,
+    today: Date,
+    json: bool,
+    settings: Option<&Settings>,
+) -> u8 {
+    let valid = runner::check_config(connections, config, today).await;
+    let types = connections.personio.compensation_types().await.unwrap_or_default();
+    let year = i16::try_from(config.compensation_start_date.year()).unwrap_or(2026);
+    let components =
+        connections.loket.payroll_components(&connections.administration_id, year).await.unwrap_or_default();
+    let mut rows = Vec::new();
+    for kind in types.iter().filter(|kind| kind.category == "RECURRING" || kind.category == "ONE_TIME") {
+        let mapping = config
+            .mappings
+            .iter()
+            .find(|mapping| mapping.personio_type == kind.name || mapping.personio_type == kind.id);
+        let describe = |key: Option<engine::ComponentKey>| {
+            key.map(|key| {
+                let found = components.iter().find(|component| component.key == i64::from(key.0));
+                format!("{key} {}", found.map(|component| component.description.as_str()).unwrap_or("(not in Loket)"))
+            })
+            .unwrap_or_else(|| "-".to_string())
+        };
+        rows.push((
+            format!(
+                "{} ({}{})",
+                kind.name,
+                kind.category.to_lowercase(),
+                kind.unit.as_ref().map(|unit| format!(", {unit}")).unwrap_or_default()
+            ),
+            mapping.map(|mapping| describe(mapping.benefit_component)).unwrap_or_else(|| "not mapped".to_string()),
+            mapping.map(|mapping| describe(mapping.deduction_component)).unwrap_or_default(),
+        ));
+    }
+    match valid {
+        Ok(valid) => {
+            if json {
+                say!(
+                    "{}",
+                    serde_json::json!({"ok": true, "warnings": valid.warnings, "mappings": rows.iter().map(|(kind, benefit, deduction)| serde_json::json!({"personio_type": kind, "benefit": benefit, "deduction": deduction})).collect::<Vec<_>>()})
+                );
+            } else {
+                say!("Personio type → Loket benefit component | deduction component");
+                for (kind, benefit, deduction) in &rows {
+                    say!("  {kind} → {benefit} | {deduction}");
+                }
+                for warning in &valid.warnings {
+                    say!("{}", report::issue_line(warning));
+                }
+                say!("The configuration is valid against both systems.");
+            }
+            0
+        }
+        Err(errors) => {
+            match settings {
+                Some(settings) => config_errors_in_file(settings, &errors, json),
+                None => {
+                    for error in &errors {
+                        eprintln!("  {error}");
+                    }
+                }
+            }
+            2
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------------------
+// plan and sync
+
+/// A stable fingerprint of everything a plan was made from, for the saved-plan check.
+fn fingerprint(planned: &runner::Planned, config: &engine::Config, today: Date) -> String {
+    let text = serde_json::to_string(&(&planned.personio, &planned.loket.state, config, today)).unwrap_or_default();
+    scenario::derived_id("plan-fingerprint", &text)
+}
+
+async fn plan_command(path: &Path, json: bool, today: Date, out: Option<&Path>, csv: Option<&Path>, allow: bool) -> u8 {
+    let Some(settings) = load_settings(path, json) else { return 2 };
+    let connections = match connections(&settings) {
+        Ok(connections) => connections,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return 2;
+        }
+    };
+    let planned = match runner::plan(&connections, &settings.sync, today, allow).await {
+        Ok(planned) => planned,
+        Err(errors) => {
+            config_errors_in_file(&settings, &errors, json);
+            return 2;
+        }
+    };
+    if let Some(out) = out {
+        let saved = serde_json::json!({"format_version": 1, "fingerprint": fingerprint(&planned, &settings.sync, today), "plan": planned.plan});
+        if let Err(error) = std::fs::write(out, serde_json::to_string_pretty(&saved).unwrap_or_default()) {
+            eprintln!("error: cannot write {}: {error}", out.display());
+            return 2;
+        }
+    }
+    if let Some(csv) = csv
+        && let Err(error) = std::fs::write(csv, report::plan_csv(&planned.plan))
+    {
+        eprintln!("error: cannot write {}: {error}", csv.display());
+        return 2;
+    }
+    if json {
+        let mut value = report::plan_json(&planned.plan, &[]);
+        value["requests"] = serde_json::json!({"personio": planned.personio_requests, "loket": planned.loket_requests});
+        say!("{value}");
+    } else {
+        say!("{}", report::plan_text(&planned.plan, &[]));
+        say!("(read with {} Personio and {} Loket requests)", planned.personio_requests, planned.loket_requests);
+    }
+    report::exit_code(&planned.plan, &[])
+}
+
+/// Shows progress on a terminal.
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    terminal: bool,
+}
+
+impl Observer for Progress {
+    fn before(&self, _: &engine::Write) {}
+    fn after(&self, _: &engine::Write, _: &Result<(), String>) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if self.terminal {
+            eprint!("\rapplied {done}/{} ", self.total);
+        }
+    }
+}
+
+async fn sync_with(
+    connections: &Connections,
+    config: &engine::Config,
+    today: Date,
+    json: bool,
+    yes: bool,
+    allow: bool,
+) -> u8 {
+    let planned = match runner::plan(connections, config, today, allow).await {
+        Ok(planned) => planned,
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("configuration error: {error}");
+            }
+            return 2;
+        }
+    };
+    let pending = planned.plan.n_writes();
+    if !json {
+        say!("{}", report::plan_text(&planned.plan, &[]));
+    }
+    if pending > 0 && !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: {pending} change(s) are pending; confirm with --yes when running without a terminal");
+            return 2;
+        }
+        eprint!("Apply {pending} change(s) to Loket? [y/N] ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() || !matches!(answer.trim(), "y" | "Y" | "yes") {
+            say!("Nothing was changed.");
+            return 1;
+        }
+    }
+    let progress = Arc::new(Progress {
+        total: pending,
+        done: Default::default(),
+        terminal: std::io::stderr().is_terminal() && !json,
+    });
+    let applied = runner::apply(connections, &planned, config, today, progress).await;
+    if std::io::stderr().is_terminal() && pending > 0 && !json {
+        eprintln!();
+    }
+    if json {
+        let mut value = report::plan_json(&planned.plan, &applied.issues);
+        value["applied"] = serde_json::json!(applied.sent);
+        say!("{value}");
+    } else {
+        say!("Applied {} write(s); {} employee(s) failed.", applied.sent, applied.failed_employments);
+        for issue in &applied.issues {
+            say!("  {}", report::issue_line(issue));
+        }
+    }
+    let errors = !planned.plan.config_errors.is_empty()
+        || planned.plan.issues.iter().chain(&applied.issues).any(|issue| issue.severity == engine::Severity::Error);
+    if errors { 2 } else { 0 }
+}
+
+async fn sync_command(path: &Path, json: bool, today: Date, yes: bool, allow: bool) -> u8 {
+    let Some(settings) = load_settings(path, json) else { return 2 };
+    let connections = match connections(&settings) {
+        Ok(connections) => connections,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return 2;
+        }
+    };
+    if let Err(errors) = runner::check_config(&connections, &settings.sync, today).await {
+        config_errors_in_file(&settings, &errors, json);
+        return 2;
+    }
+    sync_with(&connections, &settings.sync, today, json, yes, allow).await
+}
+
+// -------------------------------------------------------------------------------------------------------
+// demo and emulate
+
+async fn run_demo(json: bool) -> u8 {
+    let company = demo::scenario();
+    let today = company.today;
+    let config = company.engine_config();
+    say!(
+        "loket-sync demo: {} employees of {}, as if today were {}.",
+        demo::employee_count(&company.loket),
+        company.loket.employer.name,
+        today
+    );
+    say!("Starting a local Personio and a local Loket on loopback ports…");
+    let local = match scenario_run::start_local(company.personio.clone(), company.loket.clone(), None).await {
+        Ok(local) => local,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    say!("  Personio: {}   Loket: {}\n", local.personio_running.url(), local.loket_running.url());
+    say!("== 1. check: the configuration against both systems");
+    if check_with(&local.connections, &config, today, json, None).await != 0 {
+        return 2;
+    }
+    say!("\n== 2. plan: what a sync would change, per employee, with the rule behind each change");
+    let planned = match runner::plan(&local.connections, &config, today, false).await {
+        Ok(planned) => planned,
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("configuration error: {error}");
+            }
+            return 2;
+        }
+    };
+    say!("{}", report::plan_text(&planned.plan, &[]));
+    say!("== 3. sync: apply it");
+    let before = local.loket.writes();
+    let applied = runner::apply(&local.connections, &planned, &config, today, Arc::new(runner::Quiet)).await;
+    say!(
+        "Applied {} write(s) to Loket ({} failed employee(s)).",
+        local.loket.writes() - before,
+        applied.failed_employments
+    );
+    say!("\n== 4. sync again: nothing has changed, so nothing is written");
+    let before = local.loket.writes();
+    let again = match runner::plan(&local.connections, &config, today, false).await {
+        Ok(planned) => planned,
+        Err(_) => return 2,
+    };
+    runner::apply(&local.connections, &again, &config, today, Arc::new(runner::Quiet)).await;
+    say!("{} ({} write(s) received by Loket)", report::summary(&again.plan, &[]), local.loket.writes() - before);
+    say!("\n== 5. the guard: an import gone wrong lowers a dozen wages in Personio");
+    if let Err(error) = local.personio.load(demo::mass_decrease(&local.personio.dump())) {
+        eprintln!("error: {error}");
+        return 2;
+    }
+    let risky = match runner::plan(&local.connections, &config, today, false).await {
+        Ok(planned) => planned,
+        Err(_) => return 2,
+    };
+    for issue in risky.plan.issues.iter().filter(|issue| issue.code == engine::IssueCode::BlastRadiusExceeded) {
+        say!("{}", report::issue_line(issue));
+    }
+    say!("{}", report::summary(&risky.plan, &[]));
+    say!("\nWhat to look at next:");
+    say!("  - the issues above: each says what happened and what to do (a salary gap, a USD bonus, a leaver, …);");
+    say!("  - `loket-sync emulate` serves this demo company, so you can point a configuration at it;");
+    say!("  - `loket-sync init` writes a configuration for your own Personio and Loket;");
+    say!("  - `loket-sync scenario run scenarios/*.json` runs the rule scenarios end to end.");
+    0
+}
+
+async fn emulate(seed: Option<&Path>, personio_port: u16, loket_port: u16) -> u8 {
+    let scenario = match seed {
+        Some(path) => match scenario::Scenario::load(path) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 2;
+            }
+        },
+        None => demo::scenario(),
+    };
+    let loket = match emulator::LoketEmulator::new(scenario.loket.clone()) {
+        Ok(loket) => loket,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    let personio = match emulator::PersonioEmulator::new(scenario.personio.clone()) {
+        Ok(personio) => personio,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    let bind = |port: u16| async move { tokio::net::TcpListener::bind(("127.0.0.1", port)).await };
+    let (personio_listener, loket_listener) = match (bind(personio_port).await, bind(loket_port).await) {
+        (Ok(personio), Ok(loket)) => (personio, loket),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("error: cannot listen: {error}; choose other ports with --personio-port and --loket-port");
+            return 2;
+        }
+    };
+    let personio_running = match emulator::start_on(personio_listener, personio.router()) {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    let loket_running = match emulator::start_on(loket_listener, loket.router()) {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    say!("Personio: {}  (legal entity {})", personio_running.url(), personio.legal_entity_id());
+    say!("Loket:    {}/v2  (OAuth at {}/oauth)", loket_running.url(), loket_running.url());
+    say!("  employer id:                {}", loket.employer_id());
+    say!("  payroll administration id:  {}", loket.administration_id());
+    say!(
+        "Demo credentials for both: client id {} , secret {}",
+        emulator::loket::DEMO_CLIENT_ID,
+        emulator::loket::DEMO_CLIENT_SECRET
+    );
+    say!("Admin: GET/PUT /_emulator/state, GET /_emulator/requests, PUT /_emulator/faults on each port. Ctrl-C stops.");
+    let _ = tokio::signal::ctrl_c().await;
+    0
+}
+
+// -------------------------------------------------------------------------------------------------------
+// scenario files
+
+async fn scenario_run_command(files: &[PathBuf], json: bool) -> u8 {
+    if files.is_empty() {
+        eprintln!("error: name at least one scenario file");
+        return 2;
+    }
     let mut all_passed = true;
     for file in files {
-        let path = PathBuf::from(file);
-        let result = scenario::Scenario::load(&path)
+        match scenario_run::run_file(file).await {
+            Ok(result) => {
+                all_passed &= result.passed();
+                if json {
+                    say!("{}", result.to_json());
+                } else if result.passed() {
+                    say!("PASS {} ({})", file.display(), result.scenario.name);
+                } else {
+                    say!("FAIL {} ({})", file.display(), result.scenario.name);
+                    for failure in &result.failures {
+                        say!("  - {failure}");
+                    }
+                }
+            }
+            Err(error) => {
+                all_passed = false;
+                if json {
+                    say!(
+                        "{}",
+                        serde_json::json!({"name": file.display().to_string(), "passed": false, "failures": [error]})
+                    );
+                } else {
+                    say!("FAIL {}: {error}", file.display());
+                }
+            }
+        }
+    }
+    if all_passed { 0 } else { 1 }
+}
+
+fn scenario_check(files: &[PathBuf], json: bool) -> u8 {
+    let mut all_passed = true;
+    for file in files {
+        let result = scenario::Scenario::load(file)
             .and_then(|loaded| scenario::run_in_process(&loaded).map(|outcome| (loaded, outcome)));
         let (loaded, outcome) = match result {
             Ok(pair) => pair,
             Err(error) => {
                 eprintln!("error: {error}");
-                return ExitCode::from(2);
+                return 2;
             }
         };
         let failures = scenario::check(&loaded, &outcome);
         all_passed &= failures.is_empty();
         if json {
-            let line = serde_json::json!({
-                "name": loaded.name,
-                "passed": failures.is_empty(),
-                "failures": failures,
-                "config_errors": outcome.config_errors.iter().map(|(field, message)| serde_json::json!({"field": field, "message": message})).collect::<Vec<_>>(),
-                "runs": if outcome.config_errors.is_empty() {
-                    serde_json::json!([
-                        {"writes": outcome.first_run_writes, "issues": outcome.first_run_issues},
-                        {"writes": outcome.second_run_writes}
-                    ])
-                } else {
-                    serde_json::json!([])
-                },
-                "loket": {"employments": outcome.loket},
-            });
-            say!("{line}");
+            say!("{}", serde_json::json!({"name": loaded.name, "passed": failures.is_empty(), "failures": failures}));
         } else if failures.is_empty() {
-            say!("PASS {} ({})", file, loaded.name);
+            say!("PASS {} ({})", file.display(), loaded.name);
         } else {
-            say!("FAIL {} ({})", file, loaded.name);
+            say!("FAIL {} ({})", file.display(), loaded.name);
             for failure in failures {
                 say!("  - {failure}");
             }
         }
     }
-    if all_passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if all_passed { 0 } else { 1 }
 }
 
-fn show_plan(file: &str, json: bool) -> ExitCode {
-    let loaded = match scenario::Scenario::load(&PathBuf::from(file)) {
+fn scenario_plan(file: &Path, json: bool) -> u8 {
+    let loaded = match scenario::Scenario::load(file) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("error: {error}");
-            return ExitCode::from(2);
+            return 2;
         }
     };
     let states = loaded.personio.to_state().and_then(|personio| loaded.loket.to_state().map(|loket| (personio, loket)));
@@ -106,39 +768,14 @@ fn show_plan(file: &str, json: bool) -> ExitCode {
         Ok(states) => states,
         Err(error) => {
             eprintln!("error: {error}");
-            return ExitCode::from(2);
+            return 2;
         }
     };
     let plan = engine::plan(&personio, &loket, &loaded.engine_config(), loaded.today, false);
     if json {
-        say!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
+        say!("{}", report::plan_json(&plan, &[]));
     } else {
-        for error in &plan.config_errors {
-            say!("configuration error: {error}");
-        }
-        for employment in &plan.employments {
-            say!("{} (employee {})", employment.name, employment.employee_number);
-            for write in &employment.writes {
-                say!("  [{}] {}", write.rule, write.describe());
-            }
-            for withheld in &employment.withheld {
-                say!("  withheld ({}): {}", withheld.reason, withheld.explanation);
-                for write in &withheld.writes {
-                    say!("    not sent: [{}] {}", write.rule, write.describe());
-                }
-            }
-        }
-        for issue in &plan.issues {
-            let who = issue.person.map(|person| format!(" person {person}")).unwrap_or_default();
-            say!("{} {}{}: {}", issue.severity, issue.code, who, issue.message);
-        }
-        say!("{} writes", plan.n_writes());
+        say!("{}", report::plan_text(&plan, &[]));
     }
-    if plan.has_errors() {
-        ExitCode::from(2)
-    } else if plan.n_writes() > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    report::exit_code(&plan, &[])
 }

@@ -1,0 +1,269 @@
+//! The runner: reads both systems through the clients, plans with the engine, applies each employment's
+//! writes in the plan's order with employments in parallel. A POST is never retried blindly: after an
+//! unknown outcome the runner re-reads and re-plans that employment. One employee's failure becomes an
+//! issue; the others go on. An observer is called before and after every write.
+
+use std::sync::Arc;
+
+use engine::plan::Write;
+use engine::state::{LoketState, PersonioState};
+use engine::{Config, ConfigError, Issue, IssueCode, Plan};
+use jiff::civil::Date;
+use loket::LoketClient;
+use loket::convert::{LoketSnapshot, ReadScope, read_state as read_loket, send_write};
+use personio::PersonioClient;
+
+/// Both connections of one configuration.
+#[derive(Clone)]
+pub struct Connections {
+    pub personio: Arc<PersonioClient>,
+    pub loket: Arc<LoketClient>,
+    pub employer_id: String,
+    pub administration_id: String,
+}
+
+/// Called before and after every write (the audit journal plugs in here).
+pub trait Observer: Send + Sync {
+    fn before(&self, write: &Write);
+    fn after(&self, write: &Write, outcome: &Result<(), String>);
+}
+
+/// Observes nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn before(&self, _: &Write) {}
+    fn after(&self, _: &Write, _: &Result<(), String>) {}
+}
+
+/// What was read and planned.
+pub struct Planned {
+    pub plan: Plan,
+    pub personio: PersonioState,
+    pub loket: LoketSnapshot,
+    pub personio_requests: usize,
+    pub loket_requests: usize,
+}
+
+/// K6: checks the configuration against the company-wide data only, before any employee data is read.
+pub async fn check_config(
+    connections: &Connections,
+    config: &Config,
+    run_date: Date,
+) -> Result<engine::ValidConfig, Vec<ConfigError>> {
+    let read_error = |what: &str, error: String| vec![ConfigError { field: what.to_string(), message: error }];
+    let types = connections
+        .personio
+        .compensation_types()
+        .await
+        .map_err(|error| read_error("personio", format!("cannot read the compensation types: {error}")))?;
+    let types = personio::history::types_to_domain(&types);
+    let periods = connections
+        .loket
+        .payroll_periods(&connections.administration_id)
+        .await
+        .map_err(|error| read_error("loket", format!("cannot read the payroll periods: {error}")))?;
+    let periods: Vec<engine::Period> = periods.iter().filter_map(loket::convert::period_to_domain).collect();
+    let calendar = engine::Calendar::new(periods).map_err(|error| read_error("loket", error.to_string()))?;
+    let mut loket = LoketState { calendar, ..LoketState::default() };
+    for year in loket.calendar.years() {
+        let components =
+            connections.loket.payroll_components(&connections.administration_id, year).await.map_err(|error| {
+                read_error("loket", format!("cannot read the payroll components of {year}: {error}"))
+            })?;
+        loket.components.insert(
+            year,
+            components
+                .iter()
+                .filter_map(loket::convert::component_to_domain)
+                .map(|component| (component.key, component))
+                .collect(),
+        );
+    }
+    engine::validate(config, &types, &loket, run_date)
+}
+
+/// Reads both systems (concurrently) and plans.
+pub async fn plan(
+    connections: &Connections,
+    config: &Config,
+    run_date: Date,
+    allow_mass_changes: bool,
+) -> Result<Planned, Vec<ConfigError>> {
+    let valid = check_config(connections, config, run_date).await?;
+    let scope = ReadScope {
+        wages: config.salary,
+        benefits_and_deductions: config.recurring,
+        period_data_from: config.one_time.then_some(config.compensation_start_date),
+        horizon: valid.horizon,
+    };
+    let personio_before = connections.personio.total_requests();
+    let loket_before: usize = connections.loket.request_counts().values().sum();
+    let ((personio, _), loket) = tokio::join!(
+        personio::read_state(
+            &connections.personio,
+            &config.legal_entity,
+            config.compensation_start_date,
+            valid.horizon
+        ),
+        read_loket(&connections.loket, &connections.employer_id, &connections.administration_id, &scope),
+    );
+    let plan = engine::plan(&personio, &loket.state, config, run_date, allow_mass_changes);
+    Ok(Planned {
+        plan,
+        personio,
+        personio_requests: connections.personio.total_requests() - personio_before,
+        loket_requests: connections.loket.request_counts().values().sum::<usize>() - loket_before,
+        loket,
+    })
+}
+
+/// What applying did.
+#[derive(Default)]
+pub struct Applied {
+    pub sent: usize,
+    pub failed_employments: usize,
+    pub issues: Vec<Issue>,
+}
+
+/// Re-reads one employment's records (after an unknown outcome).
+async fn reread(
+    connections: &Connections,
+    snapshot: &mut LoketSnapshot,
+    employment_id: &str,
+    config: &Config,
+) -> Result<(), String> {
+    let client = &connections.loket;
+    let Some(index) = snapshot.state.employments.iter().position(|employment| employment.id.0 == employment_id) else {
+        return Err("the employment is gone".to_string());
+    };
+    let employment = &mut snapshot.state.employments[index];
+    if config.salary {
+        let wages = client.wages(employment_id).await.map_err(|error| error.to_string())?;
+        employment.wages.clear();
+        for wage in wages {
+            let converted = loket::convert::wage_to_domain(&wage)?;
+            snapshot.wages.insert(converted.id.0.clone(), wage);
+            employment.wages.push(converted);
+        }
+    }
+    if config.recurring {
+        let records = client.benefits_and_deductions(employment_id).await.map_err(|error| error.to_string())?;
+        employment.benefits_and_deductions.clear();
+        for record in records {
+            let converted = loket::convert::benefit_to_domain(&record)?;
+            snapshot.benefits.insert(converted.id.0.clone(), record);
+            employment.benefits_and_deductions.push(converted);
+        }
+    }
+    if config.one_time {
+        let records = client.payroll_period_data(employment_id).await.map_err(|error| error.to_string())?;
+        employment.period_data = records.iter().filter_map(loket::convert::period_data_to_domain).collect();
+    }
+    Ok(())
+}
+
+/// Applies one employment's writes; re-plans after an unknown outcome (at most three times).
+async fn apply_employment(
+    connections: Connections,
+    mut snapshot: LoketSnapshot,
+    personio: Arc<PersonioState>,
+    config: Config,
+    run_date: Date,
+    mut writes: Vec<Write>,
+    observer: Arc<dyn Observer>,
+) -> (usize, Option<Issue>) {
+    let mut sent = 0;
+    let mut replans = 0;
+    'outer: loop {
+        for write in &writes {
+            observer.before(write);
+            let result = send_write(&connections.loket, &snapshot, write).await;
+            sent += 1;
+            match result {
+                Ok(_) => observer.after(write, &Ok(())),
+                Err(error) => {
+                    observer.after(write, &Err(error.to_string()));
+                    let employment_id = write.employment_id.0.clone();
+                    if error.is_unknown_outcome() && replans < 3 {
+                        replans += 1;
+                        if let Err(reason) = reread(&connections, &mut snapshot, &employment_id, &config).await {
+                            return (
+                                sent,
+                                Some(write_failed(write, &format!("{error}; re-reading it failed too: {reason}"))),
+                            );
+                        }
+                        let plan = engine::plan(&personio, &snapshot.state, &config, run_date, true);
+                        writes =
+                            plan.writes().filter(|next| next.employment_id == write.employment_id).cloned().collect();
+                        continue 'outer;
+                    }
+                    return (sent, Some(write_failed(write, &error.to_string())));
+                }
+            }
+        }
+        return (sent, None);
+    }
+}
+
+fn write_failed(write: &Write, reason: &str) -> Issue {
+    Issue {
+        code: IssueCode::WriteFailed,
+        severity: engine::Severity::Error,
+        person: None,
+        employee_number: Some(write.employee_number),
+        period: None,
+        date_range: None,
+        component: None,
+        message: format!(
+            "Loket did not accept \"{}\": {reason}. The rest of this employee's changes were not made in this run; fix the cause in Loket or Personio and sync again.",
+            write.describe()
+        ),
+    }
+}
+
+/// Applies a plan: employments in parallel, each in the plan's order.
+pub async fn apply(
+    connections: &Connections,
+    planned: &Planned,
+    config: &Config,
+    run_date: Date,
+    observer: Arc<dyn Observer>,
+) -> Applied {
+    let personio = Arc::new(planned.personio.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for employment in planned.plan.employments.iter().filter(|employment| !employment.writes.is_empty()) {
+        tasks.spawn(apply_employment(
+            connections.clone(),
+            planned.loket.clone(),
+            Arc::clone(&personio),
+            config.clone(),
+            run_date,
+            employment.writes.clone(),
+            Arc::clone(&observer),
+        ));
+    }
+    let mut applied = Applied::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((sent, issue)) => {
+                applied.sent += sent;
+                if let Some(mut issue) = issue {
+                    issue.person = planned
+                        .plan
+                        .employments
+                        .iter()
+                        .find(|employment| Some(employment.employee_number) == issue.employee_number)
+                        .map(|employment| employment.person);
+                    applied.failed_employments += 1;
+                    applied.issues.push(issue);
+                }
+            }
+            Err(error) => {
+                applied.issues.push(Issue::error(IssueCode::WriteFailed, format!("a worker stopped: {error}")))
+            }
+        }
+    }
+    applied.issues.sort_by_key(|issue| issue.employee_number);
+    applied
+}

@@ -1,0 +1,650 @@
+//! Settings resolve once: the TOML file, the environment variables and files it names for secrets, and
+//! the command-line flags, into one validated struct. Nothing below this module reads `std::env`.
+//!
+//! A bad file gets every error at once, each naming the file, the line and the field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use engine::{ComponentKey, Config, Mapping};
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use toml::{Table, Value};
+use url::Url;
+
+pub const PERSONIO_URL: &str = "https://api.personio.de";
+pub const LOKET_PRODUCTION: (&str, &str) = ("https://api.loket.nl/v2", "https://oauth.loket.nl");
+pub const LOKET_ACCEPTANCE: (&str, &str) = ("https://api.loket-acc.nl/v2", "https://oauth.loket-acc.nl");
+
+/// One problem in the configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}: {}", self.file.display(), self.line, self.field, self.message)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PersonioSettings {
+    pub base_url: Url,
+    pub client_id: String,
+    /// `None` when the environment variable or file that should hold it is not there.
+    pub client_secret: Option<SecretString>,
+    pub secret_source: String,
+    pub app_id: String,
+    pub concurrency: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoketSettings {
+    pub base_url: Url,
+    pub oauth_url: Url,
+    pub employer_id: String,
+    pub administration_id: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    pub secret_source: String,
+    pub redirect_port: u16,
+    pub requests_per_second: Option<u32>,
+    pub concurrency: usize,
+    pub token_file: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub path: PathBuf,
+    pub personio: PersonioSettings,
+    pub loket: LoketSettings,
+    pub sync: Config,
+}
+
+/// Where secrets come from: environment variables (read once, here) and files.
+pub trait Environment {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|value| !value.is_empty())
+    }
+}
+
+struct Reader<'a> {
+    path: &'a Path,
+    text: &'a str,
+    errors: Vec<FieldError>,
+}
+
+impl Reader<'_> {
+    /// The line of `key` inside the `index`-th occurrence of the section header (1-based; the header's line
+    /// when the key is not written out, 1 for top-level keys).
+    fn line_of(&self, section: Option<(&str, usize)>, key: Option<&str>) -> usize {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let mut start = 0;
+        let mut end = lines.len();
+        if let Some((name, occurrence)) = section {
+            let headers: Vec<usize> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, line)| {
+                    let line = line.trim();
+                    line == format!("[{name}]") || line == format!("[[{name}]]")
+                })
+                .map(|(index, _)| index)
+                .collect();
+            match headers.get(occurrence) {
+                Some(header) => {
+                    start = *header;
+                    end = lines
+                        .iter()
+                        .enumerate()
+                        .skip(header + 1)
+                        .find(|(_, line)| line.trim_start().starts_with('['))
+                        .map_or(lines.len(), |(index, _)| index);
+                }
+                None => return 1,
+            }
+        }
+        if let Some(key) = key {
+            for (index, line) in lines.iter().enumerate().take(end).skip(start) {
+                let trimmed = line.trim_start();
+                if let Some(rest) = trimmed.strip_prefix(key)
+                    && rest.trim_start().starts_with('=')
+                {
+                    return index + 1;
+                }
+            }
+        }
+        start + 1
+    }
+
+    fn error(&mut self, section: Option<(&str, usize)>, field: String, key: Option<&str>, message: impl Into<String>) {
+        let line = self.line_of(section, key);
+        self.errors.push(FieldError { file: self.path.to_path_buf(), line, field, message: message.into() });
+    }
+}
+
+/// A section and what may be in it.
+struct Section<'t> {
+    name: &'static str,
+    occurrence: usize,
+    table: Option<&'t Table>,
+    field_prefix: String,
+}
+
+impl<'t> Section<'t> {
+    fn get(&self, key: &str) -> Option<&'t Value> {
+        self.table.and_then(|table| table.get(key))
+    }
+
+    fn field(&self, key: &str) -> String {
+        format!("{}{key}", self.field_prefix)
+    }
+
+    fn at(&self) -> Option<(&str, usize)> {
+        Some((self.name, self.occurrence))
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "a whole number",
+        Value::Float(_) => "a number with decimals",
+        Value::Boolean(_) => "true or false",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "a list",
+        Value::Table(_) => "a table",
+    }
+}
+
+impl Reader<'_> {
+    fn check_keys(&mut self, section: &Section, allowed: &[&str]) {
+        let Some(table) = section.table else { return };
+        for key in table.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let hint = allowed
+                    .iter()
+                    .find(|candidate| candidate.contains(key.as_str()) || key.contains(*candidate))
+                    .map(|candidate| format!(" Did you mean `{candidate}`?"))
+                    .unwrap_or_default();
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("unknown setting.{hint} Known: {}.", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn string(&mut self, section: &Section, key: &str, required: bool) -> Option<String> {
+        match section.get(key) {
+            Some(Value::String(text)) if !text.trim().is_empty() => Some(text.trim().to_string()),
+            Some(Value::String(_)) if required => {
+                self.error(section.at(), section.field(key), Some(key), "must not be empty");
+                None
+            }
+            Some(Value::String(_)) => None,
+            Some(other) => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("must be a string in quotes, not {}", type_name(other)),
+                );
+                None
+            }
+            None if required => {
+                self.error(section.at(), section.field(key), None, "is required");
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn boolean(&mut self, section: &Section, key: &str) -> bool {
+        match section.get(key) {
+            Some(Value::Boolean(value)) => *value,
+            Some(other) => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("must be true or false, not {}", type_name(other)),
+                );
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn integer(&mut self, section: &Section, key: &str, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+        match section.get(key) {
+            Some(Value::Integer(value)) if range.contains(value) => Some(*value),
+            Some(Value::Integer(value)) => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("{value} is out of range; use {} to {}", range.start(), range.end()),
+                );
+                None
+            }
+            Some(other) => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("must be a whole number, not {}", type_name(other)),
+                );
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn fraction(&mut self, section: &Section, key: &str) -> Option<Decimal> {
+        let value = match section.get(key)? {
+            Value::Float(value) => value.to_string(),
+            Value::Integer(value) => value.to_string(),
+            Value::String(text) => text.clone(),
+            other => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("must be a number from 0 to 1, not {}", type_name(other)),
+                );
+                return None;
+            }
+        };
+        match value.parse::<Decimal>() {
+            Ok(value) if value >= Decimal::ZERO && value <= Decimal::ONE => Some(value),
+            _ => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("`{value}` must be a number from 0 to 1, such as 0.25"),
+                );
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, section: &Section, key: &str, required: bool) -> Option<Date> {
+        let text = match section.get(key) {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Datetime(datetime)) => datetime.to_string(),
+            Some(other) => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("must be a date such as 2026-01-01, not {}", type_name(other)),
+                );
+                return None;
+            }
+            None if required => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    None,
+                    "is required: the compensation start date, such as 2026-01-01",
+                );
+                return None;
+            }
+            None => return None,
+        };
+        match text.parse::<Date>() {
+            Ok(date) => Some(date),
+            Err(_) => {
+                self.error(
+                    section.at(),
+                    section.field(key),
+                    Some(key),
+                    format!("`{text}` is not a date; write it as YYYY-MM-DD"),
+                );
+                None
+            }
+        }
+    }
+
+    fn url(&mut self, section: &Section, key: &str, default: &str) -> Url {
+        let text = self.string(section, key, false).unwrap_or_else(|| default.to_string());
+        match text.parse::<Url>() {
+            Ok(url) if url.scheme() == "https" || url.scheme() == "http" => url,
+            _ => {
+                self.error(section.at(), section.field(key), Some(key), format!("`{text}` is not an http(s) URL"));
+                default.parse().unwrap_or_else(|_| Url::parse("https://invalid.example").expect("a constant URL"))
+            }
+        }
+    }
+
+    /// A secret from the environment variable or file the section names. Missing is not an error here:
+    /// only commands that talk to the service need it, and they say what to set.
+    fn secret(
+        &mut self,
+        section: &Section,
+        env: &dyn Environment,
+        default_env: &str,
+        base: &Path,
+    ) -> (Option<SecretString>, String) {
+        if section.get("client_secret").is_some() {
+            self.error(
+                section.at(),
+                section.field("client_secret"),
+                Some("client_secret"),
+                format!("secrets never go in the file: remove it and set the environment variable {default_env}, or name a file with client_secret_file"),
+            );
+        }
+        if let Some(file) = self.string(section, "client_secret_file", false) {
+            let path = base.join(&file);
+            return match std::fs::read_to_string(&path) {
+                Ok(text) if !text.trim().is_empty() => {
+                    (Some(text.trim().to_string().into()), format!("file {}", path.display()))
+                }
+                _ => (None, format!("file {}", path.display())),
+            };
+        }
+        let name = self.string(section, "client_secret_env", false).unwrap_or_else(|| default_env.to_string());
+        (env.var(&name).map(SecretString::from), format!("environment variable {name}"))
+    }
+}
+
+/// Reads and checks a configuration file.
+pub fn load(path: &Path, env: &dyn Environment) -> Result<Settings, Vec<FieldError>> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        vec![FieldError {
+            file: path.to_path_buf(),
+            line: 0,
+            field: "(file)".to_string(),
+            message: if error.kind() == std::io::ErrorKind::NotFound {
+                "there is no configuration file here; run `loket-sync init` to write one".to_string()
+            } else {
+                format!("cannot be read: {error}")
+            },
+        }]
+    })?;
+    parse(path, &text, env)
+}
+
+pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings, Vec<FieldError>> {
+    let document: Table = match text.parse::<Table>() {
+        Ok(document) => document,
+        Err(error) => {
+            let line =
+                error.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+            let message = error.message().to_string();
+            return Err(vec![FieldError { file: path.to_path_buf(), line, field: "(syntax)".to_string(), message }]);
+        }
+    };
+    let mut reader = Reader { path, text, errors: Vec::new() };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = Section { name: "", occurrence: 0, table: Some(&document), field_prefix: String::new() };
+    for key in document.keys() {
+        if !["personio", "loket", "sync", "guard", "mappings"].contains(&key.as_str()) {
+            reader.error(
+                None,
+                key.clone(),
+                Some(key),
+                "unknown section; known: [personio], [loket], [sync], [guard], [[mappings]]",
+            );
+        }
+    }
+    let _ = root;
+    let table = |name: &str| document.get(name).and_then(Value::as_table);
+    let section =
+        |name: &'static str| Section { name, occurrence: 0, table: table(name), field_prefix: format!("{name}.") };
+
+    // [personio]
+    let personio = section("personio");
+    if personio.table.is_none() {
+        reader.error(None, "personio".to_string(), None, "the [personio] section is missing");
+    }
+    reader.check_keys(
+        &personio,
+        &[
+            "base_url",
+            "legal_entity",
+            "client_id",
+            "client_id_env",
+            "client_secret_env",
+            "client_secret_file",
+            "client_secret",
+            "app_id",
+            "concurrency",
+        ],
+    );
+    let personio_url = reader.url(&personio, "base_url", PERSONIO_URL);
+    let legal_entity = reader.string(&personio, "legal_entity", true).unwrap_or_default();
+    let personio_client_id = reader
+        .string(&personio, "client_id", false)
+        .or_else(|| {
+            env.var(
+                &reader.string(&personio, "client_id_env", false).unwrap_or_else(|| "PERSONIO_CLIENT_ID".to_string()),
+            )
+        })
+        .unwrap_or_default();
+    let (personio_secret, personio_source) = reader.secret(&personio, env, "PERSONIO_CLIENT_SECRET", &base);
+    let app_id = reader.string(&personio, "app_id", false).unwrap_or_else(|| "LOKET_SYNC".to_string());
+    if !app_id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+        reader.error(
+            personio.at(),
+            "personio.app_id".to_string(),
+            Some("app_id"),
+            "must be UPPER_SNAKE_CASE, such as LOKET_SYNC",
+        );
+    }
+    let personio_concurrency = reader.integer(&personio, "concurrency", 1..=64).unwrap_or(8) as usize;
+
+    // [loket]
+    let loket = section("loket");
+    if loket.table.is_none() {
+        reader.error(None, "loket".to_string(), None, "the [loket] section is missing");
+    }
+    reader.check_keys(
+        &loket,
+        &[
+            "environment",
+            "base_url",
+            "oauth_url",
+            "employer_id",
+            "payroll_administration_id",
+            "client_id",
+            "client_secret_env",
+            "client_secret_file",
+            "client_secret",
+            "redirect_port",
+            "requests_per_second",
+            "concurrency",
+            "token_file",
+        ],
+    );
+    let (default_base, default_oauth) = match reader.string(&loket, "environment", false).as_deref() {
+        None | Some("production") => LOKET_PRODUCTION,
+        Some("acceptance") => LOKET_ACCEPTANCE,
+        Some(other) => {
+            reader.error(
+                loket.at(),
+                "loket.environment".to_string(),
+                Some("environment"),
+                format!("`{other}` is not an environment; use \"production\" or \"acceptance\""),
+            );
+            LOKET_PRODUCTION
+        }
+    };
+    let loket_url = reader.url(&loket, "base_url", default_base);
+    let oauth_url = reader.url(&loket, "oauth_url", default_oauth);
+    let employer_id = reader.string(&loket, "employer_id", true).unwrap_or_default();
+    let administration_id = reader.string(&loket, "payroll_administration_id", true).unwrap_or_default();
+    let loket_client_id = reader.string(&loket, "client_id", true).unwrap_or_default();
+    let (loket_secret, loket_source) = reader.secret(&loket, env, "LOKET_CLIENT_SECRET", &base);
+    let redirect_port = reader.integer(&loket, "redirect_port", 1024..=65535).unwrap_or(8765) as u16;
+    let requests_per_second = reader.integer(&loket, "requests_per_second", 1..=1000).map(|rate| rate as u32);
+    let loket_concurrency = reader.integer(&loket, "concurrency", 1..=64).unwrap_or(8) as usize;
+    let token_file =
+        base.join(reader.string(&loket, "token_file", false).unwrap_or_else(|| "loket-tokens.json".to_string()));
+
+    // [sync]
+    let sync = section("sync");
+    if sync.table.is_none() {
+        reader.error(None, "sync".to_string(), None, "the [sync] section is missing");
+    }
+    reader.check_keys(
+        &sync,
+        &[
+            "compensation_start_date",
+            "salary",
+            "recurring",
+            "one_time",
+            "horizon_months",
+            "employee_number_attribute",
+            "income_number_attribute",
+        ],
+    );
+    let start = reader.date(&sync, "compensation_start_date", true);
+    let mut config = Config::new(legal_entity.clone(), start.unwrap_or(Date::MIN));
+    config.salary = reader.boolean(&sync, "salary");
+    config.recurring = reader.boolean(&sync, "recurring");
+    config.one_time = reader.boolean(&sync, "one_time");
+    if let Some(months) = reader.integer(&sync, "horizon_months", 0..=i64::from(engine::config::MAX_HORIZON_MONTHS)) {
+        config.horizon_months = months as u32;
+    }
+    if let Some(label) = reader.string(&sync, "employee_number_attribute", false) {
+        config.employee_number_attribute = label;
+    }
+    if let Some(label) = reader.string(&sync, "income_number_attribute", false) {
+        config.income_number_attribute = label;
+    }
+
+    // [guard]
+    let guard = section("guard");
+    reader.check_keys(&guard, &["max_delete_fraction", "max_wage_decrease_fraction"]);
+    if let Some(value) = reader.fraction(&guard, "max_delete_fraction") {
+        config.max_delete_fraction = value;
+    }
+    if let Some(value) = reader.fraction(&guard, "max_wage_decrease_fraction") {
+        config.max_wage_decrease_fraction = value;
+    }
+
+    // [[mappings]]
+    match document.get("mappings") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                let Some(table) = item.as_table() else {
+                    reader.error(
+                        Some(("mappings", index)),
+                        format!("mappings[{index}]"),
+                        None,
+                        "each mapping must be a [[mappings]] table",
+                    );
+                    continue;
+                };
+                let mapping = Section {
+                    name: "mappings",
+                    occurrence: index,
+                    table: Some(table),
+                    field_prefix: format!("mappings[{index}]."),
+                };
+                reader.check_keys(&mapping, &["personio_type", "benefit_component", "deduction_component"]);
+                let personio_type = reader.string(&mapping, "personio_type", true).unwrap_or_default();
+                let component = |reader: &mut Reader, key: &str| {
+                    reader.integer(&mapping, key, 1..=i64::from(u32::MAX)).map(|key| ComponentKey(key as u32))
+                };
+                let benefit_component = component(&mut reader, "benefit_component");
+                let deduction_component = component(&mut reader, "deduction_component");
+                config.mappings.push(Mapping { personio_type, benefit_component, deduction_component });
+            }
+        }
+        Some(other) => reader.error(
+            None,
+            "mappings".to_string(),
+            Some("mappings"),
+            format!("must be [[mappings]] tables, not {}", type_name(other)),
+        ),
+    }
+
+    if !reader.errors.is_empty() {
+        return Err(reader.errors);
+    }
+    Ok(Settings {
+        path: path.to_path_buf(),
+        personio: PersonioSettings {
+            base_url: personio_url,
+            client_id: personio_client_id,
+            client_secret: personio_secret,
+            secret_source: personio_source,
+            app_id,
+            concurrency: personio_concurrency,
+        },
+        loket: LoketSettings {
+            base_url: loket_url,
+            oauth_url,
+            employer_id,
+            administration_id,
+            client_id: loket_client_id,
+            client_secret: loket_secret,
+            secret_source: loket_source,
+            redirect_port,
+            requests_per_second,
+            concurrency: loket_concurrency,
+            token_file,
+        },
+        sync: config,
+    })
+}
+
+/// Maps engine configuration errors (K rules) to the file's lines.
+pub fn locate(path: &Path, text: &str, errors: &[engine::ConfigError]) -> Vec<FieldError> {
+    let reader = Reader { path, text, errors: Vec::new() };
+    errors
+        .iter()
+        .map(|error| {
+            let (section, key) = field_location(&error.field);
+            FieldError {
+                file: path.to_path_buf(),
+                line: reader.line_of(section, key.as_deref()),
+                field: field_name(&error.field),
+                message: error.message.clone(),
+            }
+        })
+        .collect()
+}
+
+fn field_location(field: &str) -> (Option<(&'static str, usize)>, Option<String>) {
+    if let Some(rest) = field.strip_prefix("mappings[")
+        && let Some((index, key)) = rest.split_once("].")
+    {
+        return (Some(("mappings", index.parse().unwrap_or(0))), Some(key.to_string()));
+    }
+    let sections: BTreeMap<&str, &'static str> = [
+        ("compensation_start_date", "sync"),
+        ("horizon_months", "sync"),
+        ("legal_entity", "personio"),
+        ("max_delete_fraction", "guard"),
+        ("max_wage_decrease_fraction", "guard"),
+    ]
+    .into_iter()
+    .collect();
+    (sections.get(field).map(|section| (*section, 0)), Some(field.to_string()))
+}
+
+fn field_name(field: &str) -> String {
+    match field_location(field) {
+        (Some((section, _)), _) if section != "mappings" => format!("{section}.{field}"),
+        _ => field.to_string(),
+    }
+}
