@@ -1,10 +1,6 @@
 //! loket-sync: keeps a Dutch employer's payroll in Loket.nl in line with the compensation data in Personio.
 
-mod demo;
-mod report;
-mod runner;
-mod scenario_run;
-mod settings;
+use loket_sync::{demo, report, runner, say, scenario_run, settings};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -15,8 +11,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use jiff::civil::Date;
 
-use crate::runner::{Connections, Observer};
-use crate::settings::{FieldError, ProcessEnvironment, Settings};
+use loket_sync::runner::{Connections, Observer};
+use loket_sync::settings::{FieldError, ProcessEnvironment, Settings};
 
 #[derive(Parser)]
 #[command(name = "loket-sync", version, about = "Keeps Loket.nl payroll in line with Personio compensation data")]
@@ -51,7 +47,11 @@ enum Command {
         service: ConnectService,
     },
     /// Check the configuration against both systems; show Personio types and Loket components side by side.
-    Check,
+    Check {
+        /// Check the file only, without contacting Personio or Loket.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Read both systems and show, per employee, every change and every issue. Exit 0 in sync, 1 changes
     /// pending, 2 errors.
     Plan {
@@ -137,7 +137,8 @@ async fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Init { force, environment } => init(&cli.config, force, &environment),
         Command::Connect { service: ConnectService::Loket { timeout } } => connect_loket(&cli.config, timeout).await,
-        Command::Check => check(&cli.config, cli.json, today).await,
+        Command::Check { offline: true } => check_offline(&cli.config, cli.json),
+        Command::Check { offline: false } => check(&cli.config, cli.json, today).await,
         Command::Plan { out, csv, allow_mass_changes } => {
             plan_command(&cli.config, cli.json, today, out.as_deref(), csv.as_deref(), allow_mass_changes).await
         }
@@ -332,6 +333,45 @@ async fn connect_loket(path: &Path, timeout: u64) -> u8 {
     }
 }
 
+fn check_offline(path: &Path, json: bool) -> u8 {
+    let Some(settings) = load_settings(path, json) else { return 2 };
+    let missing: Vec<String> = [
+        settings
+            .personio
+            .client_secret
+            .is_none()
+            .then(|| format!("the Personio client secret ({})", settings.personio.secret_source)),
+        settings
+            .loket
+            .client_secret
+            .is_none()
+            .then(|| format!("the Loket client secret ({})", settings.loket.secret_source)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if json {
+        say!("{}", serde_json::json!({"ok": true, "missing_secrets": missing}));
+    } else {
+        say!(
+            "{} is well-formed: {} mapping(s); salary {}, recurring {}, one-time {}.",
+            settings.path.display(),
+            settings.sync.mappings.len(),
+            on_off(settings.sync.salary),
+            on_off(settings.sync.recurring),
+            on_off(settings.sync.one_time)
+        );
+        for secret in &missing {
+            say!("  not set yet: {secret}");
+        }
+    }
+    0
+}
+
+fn on_off(switch: bool) -> &'static str {
+    if switch { "on" } else { "off" }
+}
+
 async fn check(path: &Path, json: bool, today: Date) -> u8 {
     let Some(settings) = load_settings(path, json) else { return 2 };
     let connections = match connections(&settings) {
@@ -353,7 +393,7 @@ async fn check_with(
 ) -> u8 {
     let valid = runner::check_config(connections, config, today).await;
     let types = connections.personio.compensation_types().await.unwrap_or_default();
-    let year = i16::try_from(config.compensation_start_date.year()).unwrap_or(2026);
+    let year = config.compensation_start_date.year();
     let components =
         connections.loket.payroll_components(&connections.administration_id, year).await.unwrap_or_default();
     let mut rows = Vec::new();
