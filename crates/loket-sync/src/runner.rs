@@ -222,6 +222,40 @@ fn write_failed(write: &Write, reason: &str) -> Issue {
     }
 }
 
+/// The part of a snapshot one employment's writes need: its records (and their wire forms, for PUTs), the
+/// calendar and the catalogue. Each worker gets its own, so memory stays linear in the company.
+fn snapshot_of(snapshot: &LoketSnapshot, employment_id: &engine::EmploymentId) -> LoketSnapshot {
+    let employments: Vec<engine::state::Employment> =
+        snapshot.state.employments.iter().filter(|employment| employment.id == *employment_id).cloned().collect();
+    let wage_ids: std::collections::HashSet<&str> =
+        employments.iter().flat_map(|employment| employment.wages.iter().map(|wage| wage.id.0.as_str())).collect();
+    let benefit_ids: std::collections::HashSet<&str> = employments
+        .iter()
+        .flat_map(|employment| employment.benefits_and_deductions.iter().map(|record| record.id.0.as_str()))
+        .collect();
+    LoketSnapshot {
+        wages: snapshot
+            .wages
+            .iter()
+            .filter(|(id, _)| wage_ids.contains(id.as_str()))
+            .map(|(id, wage)| (id.clone(), wage.clone()))
+            .collect(),
+        benefits: snapshot
+            .benefits
+            .iter()
+            .filter(|(id, _)| benefit_ids.contains(id.as_str()))
+            .map(|(id, record)| (id.clone(), record.clone()))
+            .collect(),
+        state: LoketState {
+            calendar: snapshot.state.calendar.clone(),
+            components: snapshot.state.components.clone(),
+            employments,
+            failed_reads: Vec::new(),
+        },
+        requests: Default::default(),
+    }
+}
+
 /// Applies a plan: employments in parallel, each in the plan's order.
 pub async fn apply(
     connections: &Connections,
@@ -235,7 +269,7 @@ pub async fn apply(
     for employment in planned.plan.employments.iter().filter(|employment| !employment.writes.is_empty()) {
         tasks.spawn(apply_employment(
             connections.clone(),
-            planned.loket.clone(),
+            snapshot_of(&planned.loket, &employment.employment_id),
             Arc::clone(&personio),
             config.clone(),
             run_date,
