@@ -5,10 +5,13 @@
 //! - `runner`: read → plan → apply through the clients;
 //! - `report`: the one printer of plans, issues and results;
 //! - `scenario_run`: scenario files end to end through both emulators;
-//! - `demo`: the demo company.
+//! - `demo`: the demo company;
+//! - `store` and `journal`: runs, issues, the audit journal of every write, and the run lock.
 
 pub mod demo;
+pub mod journal;
 pub mod report;
 pub mod runner;
 pub mod scenario_run;
 pub mod settings;
+pub mod store;

@@ -11,8 +11,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use jiff::civil::Date;
 
-use loket_sync::runner::{Connections, Observer};
+use loket_sync::runner::Connections;
 use loket_sync::settings::{FieldError, ProcessEnvironment, Settings};
+use loket_sync::store::{self, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(name = "loket-sync", version, about = "Keeps Loket.nl payroll in line with Personio compensation data")]
@@ -70,9 +71,35 @@ enum Command {
         /// Apply without asking (for scripts).
         #[arg(long)]
         yes: bool,
-        /// Let a plan through that the mass-change guard refuses.
+        /// Let a plan through that the mass-change guard refuses (recorded with the run).
         #[arg(long)]
         allow_mass_changes: bool,
+        /// Apply a plan saved with `plan --out`, only if neither system changed since.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Test-only crash point: exit after this many writes.
+        #[arg(long, hide = true)]
+        crash_after_writes: Option<usize>,
+        /// Test-only crash point: stop and wait after this many writes (for a kill -9).
+        #[arg(long, hide = true)]
+        pause_after_writes: Option<usize>,
+    },
+    /// List the runs.
+    Runs {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Show a run's issues grouped by code (default: the last run).
+    Issues {
+        #[arg(long)]
+        run: Option<i64>,
+    },
+    /// Show the audit trail: every write's intent and Loket's answer.
+    Log {
+        #[arg(long)]
+        employee: Option<u64>,
+        #[arg(long)]
+        run: Option<i64>,
     },
     /// Run the whole product against a local demo company: no account, no credentials.
     Demo,
@@ -142,9 +169,23 @@ async fn run(cli: Cli) -> u8 {
         Command::Plan { out, csv, allow_mass_changes } => {
             plan_command(&cli.config, cli.json, today, out.as_deref(), csv.as_deref(), allow_mass_changes).await
         }
-        Command::Sync { yes, allow_mass_changes } => {
-            sync_command(&cli.config, cli.json, today, yes, allow_mass_changes).await
+        Command::Sync { yes, allow_mass_changes, plan, crash_after_writes, pause_after_writes } => {
+            let options = SyncOptions {
+                today,
+                json: cli.json,
+                yes,
+                allow_mass_changes,
+                saved_plan: plan.as_deref(),
+                crash: loket_sync::journal::CrashPoint {
+                    exit_after: crash_after_writes,
+                    pause_after: pause_after_writes,
+                },
+            };
+            sync_command(&cli.config, options).await
         }
+        Command::Runs { limit } => history(&cli.config, cli.json, History::Runs(limit)).await,
+        Command::Issues { run } => history(&cli.config, cli.json, History::Issues(run)).await,
+        Command::Log { employee, run } => history(&cli.config, cli.json, History::Log(employee, run)).await,
         Command::Demo => run_demo(cli.json).await,
         Command::Emulate { seed, personio_port, loket_port } => {
             emulate(seed.as_deref(), personio_port, loket_port).await
@@ -502,81 +543,39 @@ async fn plan_command(path: &Path, json: bool, today: Date, out: Option<&Path>, 
     report::exit_code(&planned.plan, &[])
 }
 
-/// Shows progress on a terminal.
-struct Progress {
-    total: usize,
-    done: std::sync::atomic::AtomicUsize,
-    terminal: bool,
-}
-
-impl Observer for Progress {
-    fn before(&self, _: &engine::Write) {}
-    fn after(&self, _: &engine::Write, _: &Result<(), String>) {
-        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        if self.terminal {
-            eprint!("\rapplied {done}/{} ", self.total);
-        }
-    }
-}
-
-async fn sync_with(
-    connections: &Connections,
-    config: &engine::Config,
+/// What `sync` was asked to do.
+struct SyncOptions<'a> {
     today: Date,
     json: bool,
     yes: bool,
-    allow: bool,
-) -> u8 {
-    let planned = match runner::plan(connections, config, today, allow).await {
-        Ok(planned) => planned,
-        Err(errors) => {
-            for error in &errors {
-                eprintln!("configuration error: {error}");
-            }
-            return 2;
-        }
-    };
-    let pending = planned.plan.n_writes();
-    if !json {
-        say!("{}", report::plan_text(&planned.plan, &[]));
-    }
-    if pending > 0 && !yes {
-        if !std::io::stdin().is_terminal() {
-            eprintln!("error: {pending} change(s) are pending; confirm with --yes when running without a terminal");
-            return 2;
-        }
-        eprint!("Apply {pending} change(s) to Loket? [y/N] ");
-        let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() || !matches!(answer.trim(), "y" | "Y" | "yes") {
-            say!("Nothing was changed.");
-            return 1;
-        }
-    }
-    let progress = Arc::new(Progress {
-        total: pending,
-        done: Default::default(),
-        terminal: std::io::stderr().is_terminal() && !json,
-    });
-    let applied = runner::apply(connections, &planned, config, today, progress).await;
-    if std::io::stderr().is_terminal() && pending > 0 && !json {
-        eprintln!();
-    }
-    if json {
-        let mut value = report::plan_json(&planned.plan, &applied.issues);
-        value["applied"] = serde_json::json!(applied.sent);
-        say!("{value}");
-    } else {
-        say!("Applied {} write(s); {} employee(s) failed.", applied.sent, applied.failed_employments);
-        for issue in &applied.issues {
-            say!("  {}", report::issue_line(issue));
-        }
-    }
-    let errors = !planned.plan.config_errors.is_empty()
-        || planned.plan.issues.iter().chain(&applied.issues).any(|issue| issue.severity == engine::Severity::Error);
-    if errors { 2 } else { 0 }
+    allow_mass_changes: bool,
+    saved_plan: Option<&'a Path>,
+    crash: loket_sync::journal::CrashPoint,
 }
 
-async fn sync_command(path: &Path, json: bool, today: Date, yes: bool, allow: bool) -> u8 {
+/// Notes for writes that overwrite a value someone changed in Loket since loket-sync last wrote it.
+async fn drift_notes(store: &SqliteStore, plan: &engine::Plan) -> Vec<String> {
+    let Ok(last) = store.last_written().await else { return Vec::new() };
+    let mut notes = Vec::new();
+    for write in plan.writes() {
+        let key = store::record_key(write);
+        let (before, _) = store::values(write);
+        if let (Some((written, at)), Some(before)) = (last.get(&key), before)
+            && *written != before
+            && !written.is_empty()
+        {
+            notes.push(format!(
+                "employee {}: {} — changed in Loket since the last sync (loket-sync wrote {written} at {at}; Loket now has {before}); the sync overwrites it",
+                write.employee_number,
+                write.describe()
+            ));
+        }
+    }
+    notes
+}
+
+async fn sync_command(path: &Path, options: SyncOptions<'_>) -> u8 {
+    let json = options.json;
     let Some(settings) = load_settings(path, json) else { return 2 };
     let connections = match connections(&settings) {
         Ok(connections) => connections,
@@ -585,11 +584,240 @@ async fn sync_command(path: &Path, json: bool, today: Date, yes: bool, allow: bo
             return 2;
         }
     };
-    if let Err(errors) = runner::check_config(&connections, &settings.sync, today).await {
-        config_errors_in_file(&settings, &errors, json);
+    let store = match SqliteStore::open(&settings.state.path).await {
+        Ok(store) => Arc::new(store),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    let holder = format!("{} (process {})", settings.state.who, std::process::id());
+    let key = settings.sync.legal_entity.clone();
+    if let Err(error) = store.acquire_lock(&key, &holder, settings.state.lock_minutes).await {
+        eprintln!("error: {error}");
         return 2;
     }
-    sync_with(&connections, &settings.sync, today, json, yes, allow).await
+    let code = sync_locked(&settings, &connections, &store, &options).await;
+    if let Err(error) = store.release_lock(&key, &holder).await {
+        eprintln!(
+            "warning: the run lock could not be released ({error}); it expires after {} minutes",
+            settings.state.lock_minutes
+        );
+    }
+    code
+}
+
+async fn sync_locked(
+    settings: &Settings,
+    connections: &Connections,
+    store: &Arc<SqliteStore>,
+    options: &SyncOptions<'_>,
+) -> u8 {
+    let (today, json) = (options.today, options.json);
+    let config = &settings.sync;
+    let run = store::RunStart {
+        command: "sync",
+        who: &settings.state.who,
+        run_date: today,
+        allow_mass_changes: options.allow_mass_changes,
+    };
+    let run_id = match store.start_run(&run).await {
+        Ok(id) => id,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    let planned = match runner::plan(connections, config, today, options.allow_mass_changes).await {
+        Ok(planned) => planned,
+        Err(errors) => {
+            config_errors_in_file(settings, &errors, json);
+            let empty = engine::plan(&Default::default(), &Default::default(), config, today, false);
+            let _ = store.finish_run(run_id, "configuration error", &empty, 0, &[]).await;
+            return 2;
+        }
+    };
+    if let Some(saved) = options.saved_plan {
+        match check_saved_plan(saved, &planned, config, today) {
+            Ok(()) => {}
+            Err(reason) => {
+                eprintln!("error: {reason}");
+                let _ = store.finish_run(run_id, "refused: stale saved plan", &planned.plan, 0, &[]).await;
+                return 2;
+            }
+        }
+    }
+    let pending = planned.plan.n_writes();
+    if !json {
+        say!("{}", report::plan_text(&planned.plan, &[]));
+        for note in drift_notes(store, &planned.plan).await {
+            say!("note: {note}");
+        }
+    }
+    if pending > 0 && !options.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: {pending} change(s) are pending; confirm with --yes when running without a terminal");
+            let _ = store.finish_run(run_id, "not confirmed", &planned.plan, 0, &[]).await;
+            return 2;
+        }
+        eprint!("Apply {pending} change(s) to Loket? [y/N] ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() || !matches!(answer.trim(), "y" | "Y" | "yes") {
+            say!("Nothing was changed.");
+            let _ = store.finish_run(run_id, "not confirmed", &planned.plan, 0, &[]).await;
+            return 1;
+        }
+    }
+    let progress = std::io::stderr().is_terminal() && !json;
+    let journal =
+        Arc::new(loket_sync::journal::Journal::new(Arc::clone(store), run_id, pending, progress, options.crash));
+    let applied = runner::apply(connections, &planned, config, today, journal).await;
+    if progress && pending > 0 {
+        eprintln!();
+    }
+    let errors = !planned.plan.config_errors.is_empty()
+        || planned.plan.issues.iter().chain(&applied.issues).any(|issue| issue.severity == engine::Severity::Error);
+    let outcome = if planned.plan.guard.exceeded && !planned.plan.guard.overridden {
+        "refused by the mass-change guard".to_string()
+    } else if errors {
+        format!("applied {} write(s) with errors", applied.sent)
+    } else {
+        format!("applied {} write(s)", applied.sent)
+    };
+    if let Err(error) = store.finish_run(run_id, &outcome, &planned.plan, applied.sent, &applied.issues).await {
+        eprintln!("warning: the run could not be recorded: {error}");
+    }
+    if json {
+        let mut value = report::plan_json(&planned.plan, &applied.issues);
+        value["applied"] = serde_json::json!(applied.sent);
+        value["run"] = serde_json::json!(run_id);
+        say!("{value}");
+    } else {
+        say!("Run {run_id}: {outcome}; {} employee(s) failed.", applied.failed_employments);
+        for issue in &applied.issues {
+            say!("  {}", report::issue_line(issue));
+        }
+    }
+    if errors { 2 } else { 0 }
+}
+
+/// A saved plan is applied only if neither system changed since it was made (its fingerprint of
+/// everything read equals a fresh read's), as Terraform refuses a stale plan.
+fn check_saved_plan(
+    path: &Path,
+    planned: &runner::Planned,
+    config: &engine::Config,
+    today: Date,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the saved plan {}: {error}", path.display()))?;
+    let saved: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+        format!("{} is not a saved plan ({error}); make one with `loket-sync plan --out`", path.display())
+    })?;
+    if saved["format_version"] != 1 {
+        return Err(format!(
+            "{} is not a saved plan of this version (format_version {})",
+            path.display(),
+            saved["format_version"]
+        ));
+    }
+    let fresh = fingerprint(planned, config, today);
+    if saved["fingerprint"].as_str() != Some(fresh.as_str()) {
+        return Err(format!(
+            "the saved plan {} is stale: Personio or Loket changed since it was made. Run `loket-sync plan --out` again and review the new plan",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+enum History {
+    Runs(i64),
+    Issues(Option<i64>),
+    Log(Option<u64>, Option<i64>),
+}
+
+async fn history(path: &Path, json: bool, what: History) -> u8 {
+    let Some(settings) = load_settings(path, json) else { return 2 };
+    if !settings.state.path.exists() {
+        say!("No runs yet: {} does not exist.", settings.state.path.display());
+        return 0;
+    }
+    let store = match SqliteStore::open(&settings.state.path).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 2;
+        }
+    };
+    let result = match what {
+        History::Runs(limit) => store.runs(limit).await.map(|runs| {
+            if json {
+                say!("{}", serde_json::json!(runs));
+            }
+            for run in runs.iter().filter(|_| !json) {
+                say!(
+                    "run {} {} by {} at {} (as of {}): {}; {} planned, {} sent; {} error(s), {} warning(s){}",
+                    run.id,
+                    run.command,
+                    run.who,
+                    run.started_at,
+                    run.run_date,
+                    run.outcome.as_deref().unwrap_or("did not finish (crashed or still running)"),
+                    run.writes_planned,
+                    run.writes_sent,
+                    run.errors,
+                    run.warnings,
+                    if run.allow_mass_changes { "; --allow-mass-changes" } else { "" }
+                );
+            }
+        }),
+        History::Issues(run) => store.issues(run).await.map(|issues| {
+            if json {
+                say!("{}", serde_json::json!(issues));
+                return;
+            }
+            let mut code = String::new();
+            for issue in &issues {
+                if issue.code != code {
+                    code = issue.code.clone();
+                    say!("{} ({}):", issue.code, issue.severity);
+                }
+                say!(
+                    "  {}{}",
+                    issue.employee_number.as_ref().map(|number| format!("employee {number}: ")).unwrap_or_default(),
+                    issue.message
+                );
+            }
+            if issues.is_empty() {
+                say!("No issues.");
+            }
+        }),
+        History::Log(employee, run) => store.log(employee, run).await.map(|rows| {
+            if json {
+                say!("{}", serde_json::json!(rows));
+            }
+            for row in rows.iter().filter(|_| !json) {
+                say!(
+                    "{} run {} {} employee {} [{}] {}{}",
+                    row.at,
+                    row.run_id,
+                    row.phase,
+                    row.employee_number,
+                    row.rule,
+                    row.description,
+                    row.outcome.as_ref().map(|outcome| format!(" → {outcome}")).unwrap_or_default()
+                );
+            }
+        }),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: {error}");
+            2
+        }
+    }
 }
 
 // -------------------------------------------------------------------------------------------------------

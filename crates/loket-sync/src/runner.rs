@@ -22,18 +22,26 @@ pub struct Connections {
     pub administration_id: String,
 }
 
-/// Called before and after every write (the audit journal plugs in here).
+/// A boxed future, for the observer's hooks.
+pub type Hook<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Called before and after every write (the audit journal plugs in here). When `before` fails, the write
+/// is not sent: nothing reaches Loket without its intent on record.
 pub trait Observer: Send + Sync {
-    fn before(&self, write: &Write);
-    fn after(&self, write: &Write, outcome: &Result<(), String>);
+    fn before<'a>(&'a self, write: &'a Write) -> Hook<'a, Result<(), String>>;
+    fn after<'a>(&'a self, write: &'a Write, outcome: &'a Result<(), String>) -> Hook<'a, ()>;
 }
 
 /// Observes nothing.
 pub struct Quiet;
 
 impl Observer for Quiet {
-    fn before(&self, _: &Write) {}
-    fn after(&self, _: &Write, _: &Result<(), String>) {}
+    fn before<'a>(&'a self, _: &'a Write) -> Hook<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn after<'a>(&'a self, _: &'a Write, _: &'a Result<(), String>) -> Hook<'a, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// What was read and planned.
@@ -175,17 +183,27 @@ async fn apply_employment(
 ) -> (usize, Option<Issue>) {
     let mut sent = 0;
     let mut replans = 0;
+    // Each unknown outcome may re-plan once; a bound keeps a misbehaving Loket from looping forever.
+    let max_replans = writes.len() + 3;
     'outer: loop {
         for write in &writes {
-            observer.before(write);
+            if let Err(reason) = observer.before(write).await {
+                return (
+                    sent,
+                    Some(write_failed(
+                        write,
+                        &format!("the audit journal cannot be written ({reason}), so the write was not sent"),
+                    )),
+                );
+            }
             let result = send_write(&connections.loket, &snapshot, write).await;
             sent += 1;
             match result {
-                Ok(_) => observer.after(write, &Ok(())),
+                Ok(_) => observer.after(write, &Ok(())).await,
                 Err(error) => {
-                    observer.after(write, &Err(error.to_string()));
+                    observer.after(write, &Err(error.to_string())).await;
                     let employment_id = write.employment_id.0.clone();
-                    if error.is_unknown_outcome() && replans < 3 {
+                    if error.is_unknown_outcome() && replans < max_replans {
                         replans += 1;
                         if let Err(reason) = reread(&connections, &mut snapshot, &employment_id, &config).await {
                             return (

@@ -59,8 +59,19 @@ pub struct LoketSettings {
 }
 
 #[derive(Clone, Debug)]
+pub struct StateSettings {
+    /// The SQLite file of runs, issues and the audit journal.
+    pub path: PathBuf,
+    /// A lock left by a killed run expires after this many minutes.
+    pub lock_minutes: i64,
+    /// Who runs loket-sync (recorded with each run).
+    pub who: String,
+}
+
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub path: PathBuf,
+    pub state: StateSettings,
     pub personio: PersonioSettings,
     pub loket: LoketSettings,
     pub sync: Config,
@@ -392,18 +403,16 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     };
     let mut reader = Reader { path, text, errors: Vec::new() };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let root = Section { name: "", occurrence: 0, table: Some(&document), field_prefix: String::new() };
     for key in document.keys() {
-        if !["personio", "loket", "sync", "guard", "mappings"].contains(&key.as_str()) {
+        if !["personio", "loket", "sync", "guard", "state", "mappings"].contains(&key.as_str()) {
             reader.error(
                 None,
                 key.clone(),
                 Some(key),
-                "unknown section; known: [personio], [loket], [sync], [guard], [[mappings]]",
+                "unknown section; known: [personio], [loket], [sync], [guard], [state], [[mappings]]",
             );
         }
     }
-    let _ = root;
     let table = |name: &str| document.get(name).and_then(Value::as_table);
     let section =
         |name: &'static str| Section { name, occurrence: 0, table: table(name), field_prefix: format!("{name}.") };
@@ -539,6 +548,13 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
         config.max_wage_decrease_fraction = value;
     }
 
+    // [state]
+    let state = section("state");
+    reader.check_keys(&state, &["path", "lock_minutes"]);
+    let state_path = base.join(reader.string(&state, "path", false).unwrap_or_else(|| "loket-sync.db".to_string()));
+    let lock_minutes = reader.integer(&state, "lock_minutes", 1..=24 * 60).unwrap_or(30);
+    let who = env.var("USER").or_else(|| env.var("USERNAME")).unwrap_or_else(|| "unknown user".to_string());
+
     // [[mappings]]
     match document.get("mappings") {
         None => {}
@@ -582,6 +598,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     }
     Ok(Settings {
         path: path.to_path_buf(),
+        state: StateSettings { path: state_path, lock_minutes, who },
         personio: PersonioSettings {
             base_url: personio_url,
             client_id: personio_client_id,

@@ -1,6 +1,8 @@
 //! The binary end to end (assert_cmd) against the emulators: every scenario file through `scenario run`,
 //! `plan` exit codes, `sync`, `init`, `connect loket`, bad configuration files, and the demo.
 
+mod safety;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -69,12 +71,21 @@ struct Site {
     directory: PathBuf,
     config: PathBuf,
     loket: LoketEmulator,
+    personio: PersonioEmulator,
+    scenario: Scenario,
     _runtime: tokio::runtime::Runtime,
     _servers: (Running, Running),
 }
 
+fn scenario_file(file: &str) -> Scenario {
+    Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(file)).unwrap()
+}
+
 fn site(file: &str, name: &str, tokens: bool) -> Site {
-    let scenario = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(file)).unwrap();
+    site_from(scenario_file(file), name, tokens)
+}
+
+fn site_from(scenario: Scenario, name: &str, tokens: bool) -> Site {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let loket = LoketEmulator::new(scenario.loket.clone()).unwrap();
     let personio = PersonioEmulator::new(scenario.personio.clone()).unwrap();
@@ -129,7 +140,15 @@ horizon_months = {horizon}
         let file = serde_json::json!({"access_token": issued.access_token, "refresh_token": issued.refresh_token, "expires_at": loket::auth::now_seconds() + 3000});
         std::fs::write(directory.join("loket-tokens.json"), file.to_string()).unwrap();
     }
-    Site { directory, config, loket, _runtime: runtime, _servers: (loket_running, personio_running) }
+    Site {
+        directory,
+        config,
+        loket,
+        personio,
+        scenario,
+        _runtime: runtime,
+        _servers: (loket_running, personio_running),
+    }
 }
 
 fn run_in(site: &Site, args: &[&str]) -> Command {

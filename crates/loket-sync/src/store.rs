@@ -1,0 +1,545 @@
+//! The state store: runs, their issues, the audit journal of every write, and the run lock. SQLite in a
+//! file beside the configuration (sqlx, migrations embedded in the binary), behind the `Store` trait so a
+//! PostgreSQL store can follow. Money and dates are stored as TEXT, never as floats.
+//!
+//! The store is memory and evidence, never a source of truth: the plan is computed from both systems only
+//! (G7), so a lost database loses history, never payroll data.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use engine::plan::Write;
+use engine::{Issue, Plan};
+use sqlx::Row;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the state file {path} cannot be opened: {reason}. Check that its directory exists and is writable; nothing was written to Loket"
+    )]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "the state file {path} is not a loket-sync database ({reason}); move it away or point [state] path elsewhere; nothing was written to Loket"
+    )]
+    Foreign { path: PathBuf, reason: String },
+    #[error(
+        "the state file {path} was written by a newer loket-sync (schema {found}, this one knows {known}); use the newer version; nothing was written to Loket"
+    )]
+    Newer { path: PathBuf, found: i64, known: i64 },
+    #[error(
+        "another run for legal entity {key} holds the lock since {since} ({holder}); wait for it to finish, or for the lock to expire at {expires}"
+    )]
+    Locked { key: String, holder: String, since: String, expires: String },
+    #[error("the state database failed: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        StoreError::Database(error.to_string())
+    }
+}
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "runs, issues, journal, locks",
+    r#"
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    who TEXT NOT NULL,
+    run_date TEXT NOT NULL,
+    outcome TEXT,
+    writes_planned INTEGER NOT NULL DEFAULT 0,
+    writes_sent INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    warnings INTEGER NOT NULL DEFAULT 0,
+    allow_mass_changes INTEGER NOT NULL DEFAULT 0,
+    guard_report TEXT
+);
+CREATE TABLE issues (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    person TEXT,
+    employee_number TEXT,
+    period TEXT,
+    message TEXT NOT NULL
+);
+CREATE TABLE journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    phase TEXT NOT NULL CHECK (phase IN ('intent', 'result')),
+    employment_id TEXT NOT NULL,
+    employee_number TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    record_key TEXT NOT NULL,
+    description TEXT NOT NULL,
+    before_value TEXT,
+    after_value TEXT,
+    outcome TEXT
+);
+CREATE INDEX journal_employee ON journal(employee_number);
+CREATE INDEX journal_record ON journal(record_key);
+CREATE TABLE locks (
+    key TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+"#,
+)];
+
+fn migrator() -> Migrator {
+    let migrations: Vec<Migration> = MIGRATIONS
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+        })
+        .collect();
+    Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// A run as listed by `loket-sync runs`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub command: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub who: String,
+    pub run_date: String,
+    pub outcome: Option<String>,
+    pub writes_planned: i64,
+    pub writes_sent: i64,
+    pub errors: i64,
+    pub warnings: i64,
+    pub allow_mass_changes: bool,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IssueRow {
+    pub run_id: i64,
+    pub code: String,
+    pub severity: String,
+    pub person: Option<String>,
+    pub employee_number: Option<String>,
+    pub period: Option<String>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct JournalRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub at: String,
+    pub phase: String,
+    pub employee_number: String,
+    pub rule: String,
+    pub description: String,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// What a run is and how it ended.
+pub struct RunStart<'a> {
+    pub command: &'a str,
+    pub who: &'a str,
+    pub run_date: jiff::civil::Date,
+    pub allow_mass_changes: bool,
+}
+
+/// The memory of loket-sync. A PostgreSQL store would implement the same.
+#[allow(async_fn_in_trait)]
+pub trait Store: Send + Sync {
+    async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError>;
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        outcome: &str,
+        plan: &Plan,
+        sent: usize,
+        extra_issues: &[Issue],
+    ) -> Result<(), StoreError>;
+    async fn journal_intent(&self, run_id: i64, write: &Write) -> Result<(), StoreError>;
+    async fn journal_result(&self, run_id: i64, write: &Write, outcome: &Result<(), String>) -> Result<(), StoreError>;
+    async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError>;
+    async fn issues(&self, run_id: Option<i64>) -> Result<Vec<IssueRow>, StoreError>;
+    async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError>;
+    /// The values loket-sync last wrote successfully, by record key (for drift).
+    async fn last_written(&self) -> Result<std::collections::HashMap<String, (String, String)>, StoreError>;
+    async fn acquire_lock(&self, key: &str, holder: &str, minutes: i64) -> Result<(), StoreError>;
+    async fn release_lock(&self, key: &str, holder: &str) -> Result<(), StoreError>;
+}
+
+/// The key that names the Loket record a write targets, stable across runs.
+pub fn record_key(write: &Write) -> String {
+    use engine::Action;
+    let employment = &write.employment_id.0;
+    match &write.action {
+        Action::PostWage { after } | Action::PutWage { after, .. } => format!("{employment}/wage/{}", after.start),
+        Action::DeleteWage { before } => format!("{employment}/wage/{}", before.value.start),
+        Action::PostBenefit { after } | Action::PutBenefit { after, .. } => {
+            format!("{employment}/benefit/{}/{}", after.component, after.start)
+        }
+        Action::DeleteBenefit { before, .. } => format!("{employment}/benefit/{}/{}", before.component, before.start),
+        Action::PatchPeriodData { key, .. } => format!("{employment}/period-data/{}", key.period),
+    }
+}
+
+/// The values before and after a write, as stored text (exact decimals, ISO dates).
+pub fn values(write: &Write) -> (Option<String>, Option<String>) {
+    use engine::Action;
+    let wage = |value: &engine::state::WageValue| format!("{:?} {}", value.kind, value.amount.value());
+    let benefit = |value: &engine::state::BenefitValue| {
+        format!(
+            "{} to {}",
+            value.value.value(),
+            value.end.map(|end| end.to_string()).unwrap_or_else(|| "open".to_string())
+        )
+    };
+    match &write.action {
+        Action::PostWage { after } => (None, Some(wage(after))),
+        Action::PutWage { before, after, .. } => (Some(wage(&before.value)), Some(wage(after))),
+        Action::DeleteWage { before } => (Some(wage(&before.value)), None),
+        Action::PostBenefit { after } => (None, Some(benefit(after))),
+        Action::PutBenefit { before, after, .. } => (Some(benefit(before)), Some(benefit(after))),
+        Action::DeleteBenefit { before, .. } => (Some(benefit(before)), None),
+        Action::PatchPeriodData { changes, .. } => {
+            let side = |pick: &dyn Fn(&engine::ValueChange) -> Option<rust_decimal::Decimal>| {
+                changes
+                    .iter()
+                    .map(|change| {
+                        format!(
+                            "{}={}",
+                            change.component,
+                            pick(change).map(|value| value.to_string()).unwrap_or_else(|| "none".to_string())
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (Some(side(&|change| change.before)), Some(side(&|change| change.after)))
+        }
+    }
+}
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the state file and brings its schema up to date. A foreign or corrupt
+    /// file, or one from a newer version, is refused with a clear error and left as it is.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let open_error = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
+        if let Some(directory) = path.parent().filter(|directory| !directory.as_os_str().is_empty())
+            && !directory.exists()
+        {
+            return Err(open_error(format!("the directory {} does not exist", directory.display())));
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|error| open_error(error.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|error| {
+            let text = error.to_string();
+            if text.contains("not a database") || text.contains("file is not a database") {
+                StoreError::Foreign { path: path.to_path_buf(), reason: text }
+            } else {
+                open_error(text)
+            }
+        })?;
+        let store = SqliteStore { pool, path: path.to_path_buf() };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let known = MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0);
+        // A file that is not SQLite at all, or SQLite without our tables but with others, is foreign.
+        let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| StoreError::Foreign { path: self.path.clone(), reason: error.to_string() })?
+            .iter()
+            .map(|row| row.get::<String, _>(0))
+            .collect();
+        let ours = ["runs", "issues", "journal", "locks", "_sqlx_migrations"];
+        if let Some(foreign) =
+            tables.iter().find(|table| !ours.contains(&table.as_str()) && !table.starts_with("sqlite_"))
+        {
+            return Err(StoreError::Foreign { path: self.path.clone(), reason: format!("it has a table `{foreign}`") });
+        }
+        if tables.iter().any(|table| table == "_sqlx_migrations") {
+            let found: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+                .fetch_one(&self.pool)
+                .await?
+                .get(0);
+            if found > known {
+                return Err(StoreError::Newer { path: self.path.clone(), found, known });
+            }
+        }
+        migrator().run(&self.pool).await.map_err(|error| StoreError::Database(error.to_string()))
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store for SqliteStore {
+    async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError> {
+        let id = sqlx::query(
+            "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(run.command)
+        .bind(now())
+        .bind(run.who)
+        .bind(run.run_date.to_string())
+        .bind(run.allow_mass_changes)
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        outcome: &str,
+        plan: &Plan,
+        sent: usize,
+        extra_issues: &[Issue],
+    ) -> Result<(), StoreError> {
+        let issues: Vec<&Issue> = plan.issues.iter().chain(extra_issues).collect();
+        let count =
+            |severity: engine::Severity| issues.iter().filter(|issue| issue.severity == severity).count() as i64;
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE runs SET finished_at = ?, outcome = ?, writes_planned = ?, writes_sent = ?, errors = ?, warnings = ?, guard_report = ? WHERE id = ?",
+        )
+        .bind(now())
+        .bind(outcome)
+        .bind(plan.n_writes() as i64)
+        .bind(sent as i64)
+        .bind(count(engine::Severity::Error))
+        .bind(count(engine::Severity::Warning))
+        .bind(serde_json::to_string(&plan.guard).unwrap_or_default())
+        .bind(run_id)
+        .execute(&mut *transaction)
+        .await?;
+        for issue in issues {
+            sqlx::query("INSERT INTO issues (run_id, code, severity, person, employee_number, period, message) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(run_id)
+                .bind(issue.code.as_str())
+                .bind(issue.severity.to_string())
+                .bind(issue.person.map(|person| person.to_string()))
+                .bind(issue.employee_number.map(|number| number.to_string()))
+                .bind(issue.period.map(|period| period.to_string()))
+                .bind(&issue.message)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn journal_intent(&self, run_id: i64, write: &Write) -> Result<(), StoreError> {
+        let (before, after) = values(write);
+        sqlx::query(
+            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value) VALUES (?, ?, 'intent', ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(now())
+        .bind(&write.employment_id.0)
+        .bind(write.employee_number.to_string())
+        .bind(write.rule.as_ref())
+        .bind(record_key(write))
+        .bind(write.describe())
+        .bind(before)
+        .bind(after)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn journal_result(&self, run_id: i64, write: &Write, outcome: &Result<(), String>) -> Result<(), StoreError> {
+        let (before, after) = values(write);
+        sqlx::query(
+            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES (?, ?, 'result', ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(now())
+        .bind(&write.employment_id.0)
+        .bind(write.employee_number.to_string())
+        .bind(write.rule.as_ref())
+        .bind(record_key(write))
+        .bind(write.describe())
+        .bind(before)
+        .bind(after)
+        .bind(match outcome {
+            Ok(()) => "ok".to_string(),
+            Err(reason) => format!("failed: {reason}"),
+        })
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, command, started_at, finished_at, who, run_date, outcome, writes_planned, writes_sent, errors, warnings, allow_mass_changes FROM runs ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| RunRow {
+                id: row.get(0),
+                command: row.get(1),
+                started_at: row.get(2),
+                finished_at: row.get(3),
+                who: row.get(4),
+                run_date: row.get(5),
+                outcome: row.get(6),
+                writes_planned: row.get(7),
+                writes_sent: row.get(8),
+                errors: row.get(9),
+                warnings: row.get(10),
+                allow_mass_changes: row.get(11),
+            })
+            .collect())
+    }
+
+    async fn issues(&self, run_id: Option<i64>) -> Result<Vec<IssueRow>, StoreError> {
+        let run_id = match run_id {
+            Some(id) => id,
+            None => sqlx::query("SELECT COALESCE(MAX(id), 0) FROM runs").fetch_one(&self.pool).await?.get(0),
+        };
+        let rows = sqlx::query("SELECT run_id, code, severity, person, employee_number, period, message FROM issues WHERE run_id = ? ORDER BY code, id")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| IssueRow {
+                run_id: row.get(0),
+                code: row.get(1),
+                severity: row.get(2),
+                person: row.get(3),
+                employee_number: row.get(4),
+                period: row.get(5),
+                message: row.get(6),
+            })
+            .collect())
+    }
+
+    async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, run_id, at, phase, employee_number, rule, description, before_value, after_value, outcome FROM journal WHERE (? IS NULL OR employee_number = ?) AND (? IS NULL OR run_id = ?) ORDER BY id",
+        )
+        .bind(employee.map(|number| number.to_string()))
+        .bind(employee.map(|number| number.to_string()))
+        .bind(run_id)
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| JournalRow {
+                id: row.get(0),
+                run_id: row.get(1),
+                at: row.get(2),
+                phase: row.get(3),
+                employee_number: row.get(4),
+                rule: row.get(5),
+                description: row.get(6),
+                before_value: row.get(7),
+                after_value: row.get(8),
+                outcome: row.get(9),
+            })
+            .collect())
+    }
+
+    async fn last_written(&self) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT record_key, COALESCE(after_value, ''), at FROM journal WHERE id IN (SELECT MAX(id) FROM journal WHERE phase = 'result' AND outcome = 'ok' GROUP BY record_key)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get::<String, _>(0), (row.get::<String, _>(1), row.get::<String, _>(2))))
+            .collect())
+    }
+
+    async fn acquire_lock(&self, key: &str, holder: &str, minutes: i64) -> Result<(), StoreError> {
+        let now = jiff::Timestamp::now();
+        let expires = now.checked_add(jiff::SignedDuration::from_mins(minutes)).unwrap_or(now);
+        // BEGIN IMMEDIATE takes SQLite's write lock first, so two runs cannot both see the lock free.
+        let mut connection = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        let result: Result<(), StoreError> = async {
+            let existing = sqlx::query("SELECT holder, acquired_at, expires_at, pid FROM locks WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *connection)
+                .await?;
+            if let Some(row) = existing {
+                let expires_at: String = row.get(2);
+                let pid: i64 = row.get(3);
+                // A lock expires with time, and at once when its process is gone (killed) on this machine.
+                let alive = pid > 0 && Path::new(&format!("/proc/{pid}")).exists() || !Path::new("/proc/self").exists();
+                let still_held = alive && expires_at.parse::<jiff::Timestamp>().map(|at| at > now).unwrap_or(false);
+                if still_held {
+                    return Err(StoreError::Locked {
+                        key: key.to_string(),
+                        holder: row.get(0),
+                        since: row.get(1),
+                        expires: expires_at,
+                    });
+                }
+            }
+            sqlx::query(
+                "INSERT OR REPLACE INTO locks (key, holder, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(key)
+            .bind(holder)
+            .bind(i64::from(std::process::id()))
+            .bind(now.to_string())
+            .bind(expires.to_string())
+            .execute(&mut *connection)
+            .await?;
+            Ok(())
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *connection).await?;
+        result
+    }
+
+    async fn release_lock(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM locks WHERE key = ? AND holder = ?")
+            .bind(key)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! Run safety and history: the state store, the audit journal, drift notes, the run lock, saved plans,
+//! the mass-change guard, crash convergence (G6, G7) and bad state files.
+
+use loket_sync::store::{SqliteStore, Store};
+use scenario::{LoketSection, compare_loket};
+
+use super::*;
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).to_string()
+}
+
+fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).to_string()
+}
+
+fn store(site: &Site) -> SqliteStore {
+    site._runtime.block_on(SqliteStore::open(&site.directory.join("loket-sync.db"))).unwrap()
+}
+
+/// Counts every record, so a duplicate shows even where the comparison keys by start date.
+fn records(section: &LoketSection) -> usize {
+    section
+        .employments
+        .iter()
+        .map(|employment| {
+            employment.wages.len() + employment.benefits_and_deductions.len() + employment.payroll_period_data.len()
+        })
+        .sum()
+}
+
+#[test]
+fn runs_issues_and_the_audit_log_are_recorded() {
+    let site = site("06-retroactive-correction-and-future-raise.json", "journal", true);
+    run_in(&site, &["sync", "--yes"]).assert().code(0);
+    let runs = stdout(&run_in(&site, &["runs"]).assert().code(0));
+    assert!(
+        runs.contains("run 1 sync") && runs.contains("applied 2 write(s)") && runs.contains("2 planned, 2 sent"),
+        "{runs}"
+    );
+    let log = stdout(&run_in(&site, &["log", "--employee", "1006"]).assert().code(0));
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 4, "an intent and a result per write: {log}");
+    assert!(lines[0].contains("intent") && lines[1].contains("result") && lines[1].ends_with("→ ok"), "{log}");
+    assert!(
+        log.contains("[S9] change basic wage from €5,000.00 per period to €5,100.00 per period from 1 Apr 2026"),
+        "{log}"
+    );
+    // Money is stored exactly, as text.
+    let rows = site._runtime.block_on(store(&site).log(Some(1006), None)).unwrap();
+    assert_eq!(rows[0].before_value.as_deref(), Some("Periodic 5000.00"));
+    assert_eq!(rows[0].after_value.as_deref(), Some("Periodic 5100.00"));
+
+    let gap = site_from(scenario_file("04-salary-gap-fails-employee.json"), "journal-gap", true);
+    run_in(&gap, &["sync", "--yes"]).assert().code(2);
+    let issues = stdout(&run_in(&gap, &["issues", "--run", "1"]).assert().code(0));
+    assert!(issues.starts_with("salary_gap (error):\n  employee 1004: Cannot sync base salary"), "{issues}");
+}
+
+#[test]
+fn a_value_changed_in_loket_since_the_last_sync_is_pointed_out() {
+    let site = site("06-retroactive-correction-and-future-raise.json", "drift", true);
+    run_in(&site, &["sync", "--yes"]).assert().code(0);
+    let mut changed = site.loket.dump();
+    let wage = changed.employments[0].wages.iter_mut().find(|wage| wage.start.to_string() == "2026-04-01").unwrap();
+    wage.amount = "5150.00".parse().unwrap();
+    site.loket.load(changed).unwrap();
+    let output = stdout(&run_in(&site, &["sync", "--yes"]).assert().code(0));
+    assert!(output.contains("changed in Loket since the last sync"), "{output}");
+    assert!(output.contains("loket-sync wrote Periodic 5100.00"), "{output}");
+}
+
+#[test]
+fn a_second_concurrent_run_is_refused_and_a_dead_runs_lock_is_taken_over() {
+    let site = site("06-retroactive-correction-and-future-raise.json", "lock", true);
+    let database = store(&site);
+    // Held by a live process (this test): refused, nothing written.
+    site._runtime.block_on(database.acquire_lock("1", "another run", 30)).unwrap();
+    let refused = run_in(&site, &["sync", "--yes"]).assert().code(2);
+    assert!(stderr(&refused).contains("another run for legal entity 1 holds the lock"), "{}", stderr(&refused));
+    assert_eq!(site.loket.writes(), 0);
+    site._runtime.block_on(database.release_lock("1", "another run")).unwrap();
+    // Expired: taken over.
+    site._runtime.block_on(database.acquire_lock("1", "a run long ago", 0)).unwrap();
+    run_in(&site, &["sync", "--yes"]).assert().code(0);
+}
+
+#[test]
+fn a_saved_plan_is_applied_only_if_nothing_changed_since() {
+    let site = site("06-retroactive-correction-and-future-raise.json", "saved-plan", true);
+    let plan = site.directory.join("plan.json");
+    run_in(&site, &["plan", "--out"]).arg(&plan).assert().code(1);
+    // The HR administrator changes a salary after the plan was made.
+    let mut changed = site.personio.dump();
+    changed.persons[0].salaries[1].value = "5200.00".parse().unwrap();
+    site.personio.load(changed).unwrap();
+    let stale = run_in(&site, &["sync", "--yes", "--plan"]).arg(&plan).assert().code(2);
+    assert!(stderr(&stale).contains("is stale"), "{}", stderr(&stale));
+    assert_eq!(site.loket.writes(), 0);
+    run_in(&site, &["plan", "--out"]).arg(&plan).assert().code(1);
+    run_in(&site, &["sync", "--yes", "--plan"]).arg(&plan).assert().code(0);
+    std::fs::write(&plan, "{ not a plan").unwrap();
+    let corrupt = run_in(&site, &["sync", "--yes", "--plan"]).arg(&plan).assert().code(2);
+    assert!(stderr(&corrupt).contains("is not a saved plan"), "{}", stderr(&corrupt));
+}
+
+#[test]
+fn the_mass_change_guard_refuses_and_an_override_is_recorded() {
+    let site = site_from(loket_sync::demo::scenario(), "guard", true);
+    run_in(&site, &["sync", "--yes"]).assert().code(2); // the demo has a salary gap: an error issue
+    site.personio.load(loket_sync::demo::mass_decrease(&site.personio.dump())).unwrap();
+    let writes = site.loket.writes();
+    let plan = stdout(&run_in(&site, &["plan"]).assert().code(2));
+    assert!(plan.contains("The mass-change guard refuses this plan"), "{plan}");
+    run_in(&site, &["sync", "--yes"]).assert().code(2);
+    assert_eq!(site.loket.writes(), writes, "refused: nothing written");
+    run_in(&site, &["sync", "--yes", "--allow-mass-changes"]).assert().code(2);
+    assert_eq!(site.loket.writes(), writes + 12);
+    let runs = stdout(&run_in(&site, &["runs"]).assert().code(0));
+    assert!(runs.lines().next().unwrap().contains("--allow-mass-changes"), "{runs}");
+    assert!(runs.contains("refused by the mass-change guard"), "{runs}");
+}
+
+/// The Loket state a clean run of the demo company leaves.
+fn clean_result(site: &Site, original: &LoketSection) -> LoketSection {
+    site.loket.load(original.clone()).unwrap();
+    run_in(site, &["sync", "--yes"]).assert().code(2);
+    site.loket.dump()
+}
+
+#[test]
+fn a_crash_after_every_write_converges_on_the_next_run() {
+    let site = site_from(loket_sync::demo::scenario(), "crash", true);
+    let original = site.loket.dump();
+    let clean = clean_result(&site, &original);
+    let total = site.loket.writes();
+    assert!(total >= 20, "a realistic sync: {total} writes");
+    for k in 1..total {
+        site.loket.load(original.clone()).unwrap();
+        run_in(&site, &["sync", "--yes", "--crash-after-writes", &k.to_string()]).assert().code(137);
+        // Employments are applied in parallel: writes already under way when the k-th answer came may
+        // have reached Loket too.
+        let sent = site.loket.writes();
+        assert!(sent >= k && sent <= total, "stopped after {k} writes, {sent} sent");
+        run_in(&site, &["sync", "--yes"]).assert().code(2);
+        let after = site.loket.dump();
+        assert!(
+            compare_loket(&clean.employments, &after.employments).is_empty(),
+            "after a crash at {k}: {:?}",
+            compare_loket(&clean.employments, &after.employments)
+        );
+        assert_eq!(records(&after), records(&clean), "no duplicates after a crash at {k}");
+        assert_eq!(site.loket.writes(), total, "the second run wrote only what was missing");
+    }
+}
+
+#[test]
+fn a_kill_9_mid_apply_converges_on_the_next_run() {
+    let site = site_from(loket_sync::demo::scenario(), "kill", true);
+    let original = site.loket.dump();
+    let clean = clean_result(&site, &original);
+    for k in [3usize, 11] {
+        site.loket.load(original.clone()).unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
+            .arg("--config")
+            .arg(&site.config)
+            .args(["--today", "2026-03-15", "sync", "--yes", "--pause-after-writes", &k.to_string()])
+            .env("PERSONIO_CLIENT_SECRET", "demo-secret")
+            .env("LOKET_CLIENT_SECRET", "demo-secret")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the crash point to be reached (the child says so), then kill -9.
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        assert!(lines.any(|line| line.unwrap().contains("paused after")), "the child reached its crash point");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(site.loket.writes() >= k);
+        run_in(&site, &["sync", "--yes"]).assert().code(2);
+        let after = site.loket.dump();
+        assert!(compare_loket(&clean.employments, &after.employments).is_empty(), "after kill -9 at {k}");
+        assert_eq!(records(&after), records(&clean));
+    }
+    let runs = stdout(&run_in(&site, &["runs"]).assert().code(0));
+    assert!(runs.contains("did not finish"), "a killed run shows as unfinished: {runs}");
+}
+
+#[test]
+fn writes_whose_answer_is_lost_converge_without_duplicates() {
+    for file in [
+        "06-retroactive-correction-and-future-raise.json",
+        "07-recurring-ends-open-historical-record.json",
+        "12-absent-one-time-is-deleted.json",
+    ] {
+        let site = site(file, &format!("lost-{}", &file[..2]), true);
+        let expected = site.scenario.expect.loket.clone().unwrap();
+        // Every POST, PUT and PATCH happens and is answered 500.
+        site.loket.set_faults(emulator::Faults { fail_after_commit_rate: 1.0, ..Default::default() }).unwrap();
+        run_in(&site, &["sync", "--yes"]).assert().code(0);
+        site.loket.set_faults(emulator::Faults::default()).unwrap();
+        let after = site.loket.dump();
+        assert!(
+            compare_loket(&expected.employments, &after.employments).is_empty(),
+            "{file}: {:?}",
+            compare_loket(&expected.employments, &after.employments)
+        );
+        let expected_records: usize = expected
+            .employments
+            .iter()
+            .map(|employment| {
+                employment.wages.len() + employment.benefits_and_deductions.len() + employment.payroll_period_data.len()
+            })
+            .sum();
+        assert_eq!(records(&after), expected_records, "{file}: no duplicates");
+        run_in(&site, &["plan"]).assert().code(0);
+    }
+}
+
+#[test]
+fn a_run_interrupted_between_the_two_writes_of_an_r6_r7_change_converges() {
+    let site = site("07-recurring-ends-open-historical-record.json", "r6-r7", true);
+    let expected = site.scenario.expect.loket.clone().unwrap();
+    run_in(&site, &["sync", "--yes", "--crash-after-writes", "1"]).assert().code(137);
+    let between = site.loket.dump();
+    let ended = &between.employments[0].benefits_and_deductions;
+    assert!(
+        ended.iter().any(|record| record.end.map(|end| end.to_string()) == Some("2025-12-31".to_string())),
+        "R6 done, R7 not yet"
+    );
+    run_in(&site, &["sync", "--yes"]).assert().code(0);
+    assert!(compare_loket(&expected.employments, &site.loket.dump().employments).is_empty());
+}
+
+#[test]
+fn bad_state_files_are_refused_without_losing_data_or_writing_to_loket() {
+    let site = site("06-retroactive-correction-and-future-raise.json", "bad-state", true);
+    let database = site.directory.join("loket-sync.db");
+    // Not a database at all.
+    std::fs::write(&database, b"these are someone's notes, not a database").unwrap();
+    let refused = run_in(&site, &["sync", "--yes"]).assert().code(2);
+    assert!(stderr(&refused).contains("is not a loket-sync database"), "{}", stderr(&refused));
+    assert_eq!(std::fs::read(&database).unwrap(), b"these are someone's notes, not a database");
+    assert_eq!(site.loket.writes(), 0);
+    std::fs::remove_file(&database).unwrap();
+    // Someone else's SQLite database.
+    site._runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", database.display())).await.unwrap();
+        sqlx::query("CREATE TABLE invoices (id INTEGER)").execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+    let refused = run_in(&site, &["sync", "--yes"]).assert().code(2);
+    assert!(stderr(&refused).contains("it has a table `invoices`"), "{}", stderr(&refused));
+    std::fs::remove_file(&database).unwrap();
+    // A database from a newer loket-sync.
+    let created = store(&site);
+    site._runtime.block_on(async {
+        created.close().await;
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display())).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (99, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let refused = run_in(&site, &["sync", "--yes"]).assert().code(2);
+    assert!(stderr(&refused).contains("written by a newer loket-sync (schema 99"), "{}", stderr(&refused));
+    assert_eq!(site.loket.writes(), 0);
+    // A state path whose directory does not exist, or that is a directory.
+    let text = std::fs::read_to_string(&site.config).unwrap();
+    std::fs::write(&site.config, format!("{text}\n[state]\npath = \"missing/dir/state.db\"\n")).unwrap();
+    let refused = run_in(&site, &["sync", "--yes"]).assert().code(2);
+    assert!(stderr(&refused).contains("does not exist"), "{}", stderr(&refused));
+    std::fs::write(&site.config, format!("{text}\n[state]\npath = \".\"\n")).unwrap();
+    run_in(&site, &["sync", "--yes"]).assert().code(2);
+    assert_eq!(site.loket.writes(), 0);
+}
