@@ -26,6 +26,8 @@
 //! - A DELETE of a record that does not exist is 404 without a body.
 //! - Fields the sync does not use (net wage, employer costs, payslip text, …) are served as `null` and not
 //!   stored; a PUT that sends a pay scale keeps it.
+//! - A collective action is processed at once: `status` "Completed", `type` "Beloning"; each item is applied
+//!   on its own (200 with the counts when one succeeded, a message per failed item).
 //! - `If-Match` on PUT and DELETE is compared with the record's current ETag; a mismatch is 409.
 //! - Page size: 1 to 1,000 (default 250); page numbers from 1; anything else is a 400.
 //! - The OAuth server auto-approves (`/oauth/authorize` redirects at once with a code); access tokens live
@@ -188,6 +190,10 @@ impl LoketEmulator {
             .route("/providers/employers/{employer_id}/payrolladministrations", get(administrations))
             .route("/providers/employers/{employer_id}/employees/employments", get(employments))
             .route("/providers/employers/{employer_id}/payrollperioddata", patch(patch_period_data_collective))
+            .route(
+                "/providers/employers/{employer_id}/employees/employments/benefitsanddeductions",
+                post(post_benefits_collective).put(put_benefits_collective),
+            )
             .route("/providers/employers/employees/employments/{employment_id}", get(employment))
             .route("/providers/employers/employees/employments/{employment_id}/terminate", patch(terminate))
             .route("/providers/employers/employees/employments/{employment_id}/wages", get(wages).post(post_wage))
@@ -1300,6 +1306,83 @@ async fn patch_period_data_collective(
     json_response(status, "application/json", &envelope)
 }
 
+/// Applies each item on its own: 200 with the counts when at least one succeeded (a message per failed
+/// item, its `id` the employment), 400 when none did.
+fn collective_response(world: &mut World, results: Vec<(String, Result<(), String>)>) -> Response {
+    let total = results.len() as i64;
+    let mut messages = Vec::new();
+    for (employment_id, result) in &results {
+        if let Err(reason) = result {
+            messages.push(Message { id: Some(employment_id.clone()), ..Message::broken_rule(reason.clone()) });
+        }
+    }
+    let failed = messages.len() as i64;
+    let content = wire::CollectiveResult {
+        collective_action_id: world.new_id().0,
+        item_count: wire::ItemCount {
+            processed: total - failed,
+            processed_with_error: failed,
+            processed_with_warning: 0,
+            total,
+        },
+        status: "Completed".to_string(),
+        submitted_by_user_id: derived_id("loket-user", DEMO_CLIENT_ID),
+        submitted_on: jiff::Timestamp::now().to_string(),
+        kind: "Beloning".to_string(),
+    };
+    let envelope = Envelope { version: Some(Version::of(wire::VERSION_2018)), messages, content };
+    let status = if failed < total || total == 0 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    json_response(status, &format!("application/json;version={}", wire::VERSION_2018), &envelope)
+}
+
+async fn post_benefits_collective(State(shared): Shared_, Path(employer_id): Path<String>, body: Bytes) -> Response {
+    let items: Vec<wire::CollectiveBenefit> = match parse_body(&body) {
+        Ok(items) => items,
+        Err(reason) => return broken_rule(reason),
+    };
+    let mut world = lock(&shared.world);
+    if employer_id != world.section.employer_id() {
+        return not_found();
+    }
+    let mut results = Vec::new();
+    for item in items {
+        let result = (|| {
+            let component = u32::try_from(item.payroll_component.key)
+                .map_err(|_| "payrollComponent.key must be positive".to_string())?;
+            let amount = item.value.ok_or("value is required")?;
+            let value = Money::exact(amount).ok_or(format!("value {amount} has more than two decimals"))?;
+            let after = BenefitValue { component: ComponentKey(component), start: item.start_date, end: None, value };
+            apply(&mut world, &EmploymentId(item.employment_id.clone()), Action::PostBenefit { after }).map(|_| ())
+        })();
+        results.push((item.employment_id, result));
+    }
+    collective_response(&mut world, results)
+}
+
+async fn put_benefits_collective(State(shared): Shared_, Path(employer_id): Path<String>, body: Bytes) -> Response {
+    let items: Vec<wire::CollectiveEnd> = match parse_body(&body) {
+        Ok(items) => items,
+        Err(reason) => return broken_rule(reason),
+    };
+    let mut world = lock(&shared.world);
+    if employer_id != world.section.employer_id() {
+        return not_found();
+    }
+    let mut results = Vec::new();
+    for item in items {
+        let result = match find_benefit(&world, &item.benefit_and_deduction_id) {
+            Some((index, current)) if world.state.employments[index].id.0 == item.employment_id => {
+                let after = BenefitValue { end: Some(item.end_date), ..current.value.clone() };
+                let action = Action::PutBenefit { id: current.id.clone(), before: current.value, after };
+                apply(&mut world, &EmploymentId(item.employment_id.clone()), action).map(|_| ())
+            }
+            _ => Err("the benefit or deduction does not exist for this employment".to_string()),
+        };
+        results.push((item.employment_id, result));
+    }
+    collective_response(&mut world, results)
+}
+
 async fn terminate(
     State(shared): Shared_,
     Path(employment_id): Path<String>,
@@ -1324,8 +1407,7 @@ async fn terminate(
         return broken_rule("The end date lies before the start of the employment.");
     }
     employment.end = Some(body.end_date);
-    let view = employment_view(&world.section, &world.state.employments[index], index as i64 + 1);
-    entity_response(StatusCode::OK, &headers, wire::VERSION_EMPLOYMENTS, view)
+    entity_response(StatusCode::OK, &headers, wire::VERSION_EMPLOYMENTS, json!({}))
 }
 
 // ---------------------------------------------------------------------------------------------------------

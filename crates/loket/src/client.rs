@@ -603,6 +603,53 @@ impl LoketClient {
         self.send(Method::DELETE, &path, &[], wire::VERSION_2018, None, Safety::Idempotent).await.map(|_| ())
     }
 
+    /// Creates benefits and deductions for many employments at once. Returns the counts and the messages
+    /// of the items that failed (their `id` names the employment).
+    pub async fn post_benefits_collective(
+        &self,
+        employer_id: &str,
+        items: &[wire::CollectiveBenefit],
+    ) -> Result<(wire::CollectiveResult, Vec<Message>), LoketError> {
+        self.collective(Method::POST, employer_id, items, Safety::NotIdempotent).await
+    }
+
+    /// Sets end dates of many benefits and deductions at once (the collective PUT changes end dates only).
+    pub async fn put_benefits_collective(
+        &self,
+        employer_id: &str,
+        items: &[wire::CollectiveEnd],
+    ) -> Result<(wire::CollectiveResult, Vec<Message>), LoketError> {
+        self.collective(Method::PUT, employer_id, items, Safety::Idempotent).await
+    }
+
+    async fn collective<B: Serialize>(
+        &self,
+        method: Method,
+        employer_id: &str,
+        items: &[B],
+        safety: Safety,
+    ) -> Result<(wire::CollectiveResult, Vec<Message>), LoketError> {
+        let path = format!("/providers/employers/{employer_id}/employees/employments/benefitsanddeductions");
+        let endpoint = format!("{method} {path}");
+        let value = serde_json::to_value(items)
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), reason: error.to_string() })?;
+        let text = self.send(method, &path, &[], wire::VERSION_2018, Some(&value), safety).await?;
+        let envelope: Envelope<wire::CollectiveResult> = decode(&endpoint, &text)?;
+        Ok((envelope.content, envelope.messages))
+    }
+
+    /// Ends an employment (an administrative act; the sync itself never terminates anyone). Loket answers
+    /// with an empty content: read the employment again to see it.
+    pub async fn terminate(&self, employment_id: &str, body: &wire::Terminate) -> Result<(), LoketError> {
+        let path = format!("/providers/employers/employees/employments/{employment_id}/terminate");
+        let endpoint = format!("PATCH {path}");
+        let value = serde_json::to_value(body)
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), reason: error.to_string() })?;
+        self.send(Method::PATCH, &path, &[], wire::VERSION_EMPLOYMENTS, Some(&value), Safety::Idempotent)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn payroll_period_data(&self, employment_id: &str) -> Result<Vec<wire::PayrollPeriodData>, LoketError> {
         let path = format!("/providers/employers/employees/employments/{employment_id}/payrollperioddata");
         self.get_all(&path, wire::VERSION_2018).await

@@ -460,3 +460,59 @@ pub struct PeriodDataOfPeriod {
     #[serde(default)]
     pub payroll_components: Vec<ComponentValue>,
 }
+
+/// One item of the collective create (`POST …/{employerId}/employees/employments/benefitsanddeductions`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectiveBenefit {
+    pub employment_id: String,
+    pub payroll_component: ComponentRef,
+    pub start_date: Date,
+    #[serde(with = "exact::option")]
+    pub value: Option<Decimal>,
+}
+
+/// One item of the collective end-date change (`PUT` on the same path): end dates only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectiveEnd {
+    pub benefit_and_deduction_id: String,
+    pub employment_id: String,
+    pub end_date: Date,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemCount {
+    pub processed: i64,
+    pub processed_with_error: i64,
+    pub processed_with_warning: i64,
+    pub total: i64,
+}
+
+/// The answer to a collective action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectiveResult {
+    pub collective_action_id: String,
+    pub item_count: ItemCount,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub submitted_by_user_id: String,
+    #[serde(default)]
+    pub submitted_on: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// The body of a termination (`PATCH …/employments/{employmentId}/terminate`, version 2019-12-16).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Terminate {
+    pub end_date: Date,
+    pub end_of_employment_reason: KeyValue,
+    pub end_of_employment_reason_tax_authorities: KeyValue,
+    pub end_of_employment_due_to_illness: bool,
+    pub create_mdv_entry: bool,
+}

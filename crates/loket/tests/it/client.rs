@@ -317,3 +317,55 @@ async fn the_request_rate_is_limited() {
     let waits = h.sleeper.waits.lock().unwrap().clone();
     assert!(waits.iter().any(|wait| *wait > Duration::from_millis(100)), "{waits:?}");
 }
+
+#[tokio::test]
+async fn collective_benefits_are_created_and_ended_with_partial_success() {
+    let h = harness().await;
+    let employer = h.emulator.employer_id();
+    let employments = h.client.employments(&employer).await.unwrap();
+    let item = |index: usize, component: i64, value: &str| wire::CollectiveBenefit {
+        employment_id: employments[index].id.clone(),
+        payroll_component: wire::ComponentRef::key(component),
+        start_date: d("2026-02-01"),
+        value: Some(dec(value)),
+    };
+    let items = [item(1, 7010, "100.00"), item(2, 7010, "110.00"), item(3, 9999, "5.00")];
+    let (result, failures) = h.client.post_benefits_collective(&employer, &items).await.unwrap();
+    assert_eq!(
+        (result.item_count.processed, result.item_count.processed_with_error, result.item_count.total),
+        (2, 1, 3)
+    );
+    assert_eq!(failures[0].id.as_deref(), Some(employments[3].id.as_str()));
+    let created = h.client.benefits_and_deductions(&employments[1].id).await.unwrap();
+    assert_eq!(created.len(), 1);
+    let end = wire::CollectiveEnd {
+        benefit_and_deduction_id: created[0].id.clone().unwrap(),
+        employment_id: employments[1].id.clone(),
+        end_date: d("2026-06-30"),
+    };
+    let (result, failures) = h.client.put_benefits_collective(&employer, &[end]).await.unwrap();
+    assert_eq!((result.item_count.processed, failures.len()), (1, 0));
+    assert_eq!(h.client.benefits_and_deductions(&employments[1].id).await.unwrap()[0].end_date, Some(d("2026-06-30")));
+}
+
+#[tokio::test]
+async fn an_employment_is_terminated_and_then_refuses_later_writes() {
+    let h = harness().await;
+    let employment = h.client.employments(&h.emulator.employer_id()).await.unwrap()[0].id.clone();
+    let body = wire::Terminate {
+        end_date: d("2026-05-31"),
+        end_of_employment_reason: wire::KeyValue::new(8, "Overig"),
+        end_of_employment_reason_tax_authorities: wire::KeyValue::new(1, "Overig"),
+        end_of_employment_due_to_illness: false,
+        create_mdv_entry: false,
+    };
+    h.client.terminate(&employment, &body).await.unwrap();
+    assert_eq!(h.client.employment(&employment).await.unwrap().end_date, Some(d("2026-05-31")));
+    let wage = loket::convert::new_wage(&engine::state::WageValue {
+        start: d("2026-07-01"),
+        kind: engine::state::WageKind::Periodic,
+        amount: Money::exact(dec("3000")).unwrap(),
+    });
+    let refused = h.client.post_wage(&employment, &wage).await;
+    assert!(matches!(refused, Err(LoketError::BrokenBusinessRule { .. })), "{refused:?}");
+}

@@ -69,6 +69,29 @@ async fn every_body_matches_the_openapi_subset() {
         .patch_payroll_period_data(&employment_id, &loket::convert::period_data_patch(&key, &[change]))
         .await
         .unwrap();
+    // Collective actions and a termination.
+    let collective = [wire::CollectiveBenefit {
+        employment_id: employments[1].id.clone(),
+        payroll_component: wire::ComponentRef::key(7010),
+        start_date: d("2026-03-01"),
+        value: Some(Decimal::new(4250, 2)),
+    }];
+    client.post_benefits_collective(&employer_id, &collective).await.unwrap();
+    let created = client.benefits_and_deductions(&employments[1].id).await.unwrap();
+    let end = wire::CollectiveEnd {
+        benefit_and_deduction_id: created[0].id.clone().unwrap(),
+        employment_id: employments[1].id.clone(),
+        end_date: d("2026-09-30"),
+    };
+    client.put_benefits_collective(&employer_id, &[end]).await.unwrap();
+    let terminate = wire::Terminate {
+        end_date: d("2026-12-31"),
+        end_of_employment_reason: wire::KeyValue::new(8, "Overig"),
+        end_of_employment_reason_tax_authorities: wire::KeyValue::new(1, "Overig"),
+        end_of_employment_due_to_illness: false,
+        create_mdv_entry: false,
+    };
+    client.terminate(&employments[2].id, &terminate).await.unwrap();
     // Refusals.
     let _ = client
         .post_wage(

@@ -51,13 +51,19 @@ impl Spec {
         Some(errors)
     }
 
+    /// Checks a request body against the request schemas of every version; it passes if one fits.
     pub fn check_request(&self, method: &str, path: &str, body: &Value) -> Option<Vec<String>> {
         let operation = self.operation(method, path)?;
-        let content = operation.get("requestBody")?.get("content")?;
-        let schema = Spec::schema_for(content, "")?;
-        let mut errors = Vec::new();
-        check(schema, body, "$", false, true, &mut errors);
-        Some(errors)
+        let content = operation.get("requestBody")?.get("content")?.as_object()?;
+        let mut best: Option<Vec<String>> = None;
+        for media in content.values() {
+            let mut errors = Vec::new();
+            check(&media["schema"], body, "$", false, true, &mut errors);
+            if best.as_ref().is_none_or(|found| errors.len() < found.len()) {
+                best = Some(errors);
+            }
+        }
+        best
     }
 }
 
