@@ -28,6 +28,9 @@ pub struct Faults {
     /// When set, `error_rate` and `fail_first` apply only to this route (`GET /v2/compensations`), so a
     /// test can fail one kind of read.
     pub fail_route: Option<String>,
+    /// Answer writes as if they succeeded, and forget them (a Loket that loses data; the runner's
+    /// read-back must notice).
+    pub lose_writes: bool,
 }
 
 impl Default for Faults {
@@ -41,6 +44,7 @@ impl Default for Faults {
             seed: 1,
             fail_first: 0,
             fail_route: None,
+            lose_writes: false,
         }
     }
 }

@@ -448,7 +448,12 @@ async fn api_layer(State(shared): Shared_, matched: Option<MatchedPath>, request
             &wire::ErrorMessage { message: "Authorization has been denied for this request.".to_string() },
         );
     }
+    let lose = is_write && faults::lock(&shared.faults).faults.lose_writes;
+    let saved = lose.then(|| lock(&shared.world).state.clone());
     let response = next.run(request).await;
+    if let Some(saved) = saved {
+        lock(&shared.world).state = saved;
+    }
     if verdict == Verdict::FailAfterCommit {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }

@@ -28,6 +28,9 @@ pub enum IssueCode {
     BlastRadiusExceeded,
     /// Not a planning rule: Loket refused a write while the plan was applied (the runner reports it).
     WriteFailed,
+    /// Not a planning rule: Loket accepted the writes, but reading the employment back shows changes still
+    /// to make (the runner reports it; the next sync tries again).
+    WriteUnconfirmed,
 }
 
 impl IssueCode {
@@ -51,6 +54,7 @@ impl IssueCode {
             IssueCode::ReadFailed => "read_failed",
             IssueCode::BlastRadiusExceeded => "blast_radius_exceeded",
             IssueCode::WriteFailed => "write_failed",
+            IssueCode::WriteUnconfirmed => "write_unconfirmed",
         }
     }
 }

@@ -185,6 +185,7 @@ async fn apply_employment(
     let mut replans = 0;
     // Each unknown outcome may re-plan once; a bound keeps a misbehaving Loket from looping forever.
     let max_replans = writes.len() + 3;
+    let Some(first) = writes.first().cloned() else { return (0, None) };
     'outer: loop {
         for write in &writes {
             if let Err(reason) = observer.before(write).await {
@@ -220,7 +221,35 @@ async fn apply_employment(
                 }
             }
         }
-        return (sent, None);
+        break;
+    }
+    // Read back what was written: the plan for this employment must now be empty.
+    let employment_id = first.employment_id.clone();
+    if let Err(reason) = reread(&connections, &mut snapshot, &employment_id.0, &config).await {
+        return (sent, Some(unconfirmed(&first, &format!("reading it back failed: {reason}"))));
+    }
+    let check = engine::plan(&personio, &snapshot.state, &config, run_date, true);
+    let left: Vec<String> =
+        check.writes().filter(|write| write.employment_id == employment_id).map(Write::describe).collect();
+    if left.is_empty() {
+        (sent, None)
+    } else {
+        (sent, Some(unconfirmed(&first, &format!("these changes are still to make: {}", left.join("; ")))))
+    }
+}
+
+fn unconfirmed(write: &Write, reason: &str) -> Issue {
+    Issue {
+        code: IssueCode::WriteUnconfirmed,
+        severity: engine::Severity::Warning,
+        person: None,
+        employee_number: Some(write.employee_number),
+        period: None,
+        date_range: None,
+        component: None,
+        message: format!(
+            "Loket accepted the changes for this employee, but reading them back does not confirm them ({reason}). The next sync tries again; check the employee in Loket if this repeats."
+        ),
     }
 }
 
@@ -307,7 +336,9 @@ pub async fn apply(
                         .iter()
                         .find(|employment| Some(employment.employee_number) == issue.employee_number)
                         .map(|employment| employment.person);
-                    applied.failed_employments += 1;
+                    if issue.severity == engine::Severity::Error {
+                        applied.failed_employments += 1;
+                    }
                     applied.issues.push(issue);
                 }
             }

@@ -275,3 +275,15 @@ fn bad_state_files_are_refused_without_losing_data_or_writing_to_loket() {
     run_in(&site, &["sync", "--yes"]).assert().code(2);
     assert_eq!(site.loket.writes(), 0);
 }
+
+#[test]
+fn writes_are_read_back_and_a_lost_one_is_reported() {
+    let site = site("06-retroactive-correction-and-future-raise.json", "read-back", true);
+    site.loket.set_faults(emulator::Faults { lose_writes: true, ..Default::default() }).unwrap();
+    let output = stdout(&run_in(&site, &["sync", "--yes"]).assert().code(0));
+    assert!(output.contains("warning write_unconfirmed"), "{output}");
+    assert!(output.contains("these changes are still to make: change basic wage from €5,000.00"), "{output}");
+    site.loket.set_faults(emulator::Faults::default()).unwrap();
+    run_in(&site, &["sync", "--yes"]).assert().code(0);
+    run_in(&site, &["plan"]).assert().code(0);
+}
