@@ -21,6 +21,10 @@ impl Money {
     /// Rounds half away from zero to cents: the one rounding step the rules allow, at the end of each
     /// computation.
     pub fn round(value: Decimal) -> Money {
+        if value.scale() <= 2 {
+            // Nothing to round (the usual case: amounts in cents).
+            return Money(value.normalize_cents());
+        }
         Money(value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero).normalize_cents())
     }
 

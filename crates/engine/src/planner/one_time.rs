@@ -4,19 +4,25 @@ use rust_decimal::Decimal;
 
 use super::recurring::history;
 use super::{Part, Subject};
-use crate::calendar::Period;
-use crate::config::{MappingKind, ValidConfig};
+use crate::config::{MappingKind, ResolvedMapping, ValidConfig};
 use crate::issue::IssueCode;
 use crate::plan::{Action, ValueChange};
 use crate::state::{LoketState, PeriodData};
 use crate::types::{ComponentKey, Money, PeriodId, format_date};
 
 /// The range Loket accepts for a payroll-period-data value.
-pub const MAX_PERIOD_VALUE: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
+/// (10,000,000,000 cents: the scale of amounts, so that comparing with it is cheap.)
+pub const MAX_PERIOD_VALUE: Decimal = Decimal::from_parts(0x540B_E400, 2, 0, false, 2);
+
+/// Numeric equality, cheap when both have the same scale (amounts in cents nearly always do).
+fn same_amount(a: Decimal, b: Decimal) -> bool {
+    if a.scale() == b.scale() { a.mantissa() == b.mantissa() } else { a == b }
+}
 
 /// O3: periods that start on/after the start date, end on/before the horizon and overlap the employment.
 /// The calendar is sorted and its periods do not overlap, so these are one contiguous run of it.
-pub fn in_scope_periods<'a>(subject: &Subject, loket: &'a LoketState, config: &ValidConfig) -> &'a [Period] {
+/// As a range of indexes into the calendar's periods.
+pub fn in_scope_periods(subject: &Subject, loket: &LoketState, config: &ValidConfig) -> std::ops::Range<usize> {
     let employment = subject.employment;
     let periods = loket.calendar.periods();
     let first = periods.partition_point(|period| {
@@ -24,7 +30,7 @@ pub fn in_scope_periods<'a>(subject: &Subject, loket: &'a LoketState, config: &V
     });
     let last = periods
         .partition_point(|period| period.end <= config.horizon && employment.end.is_none_or(|end| period.start <= end));
-    periods.get(first..last.max(first)).unwrap_or(&[])
+    first..last.max(first)
 }
 
 /// What is known about one in-scope period.
@@ -44,13 +50,15 @@ struct PeriodFacts {
 pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, recurring_on: bool) -> Part {
     let mut part = Part::default();
     let owned = config.components(MappingKind::OneTime);
-    let periods = in_scope_periods(subject, loket, config);
+    let all = loket.calendar.periods();
+    let range = in_scope_periods(subject, loket, config);
+    let periods = &all[range.clone()];
     // Facts and owned records by position in `periods`.
     let position = |id: PeriodId| periods.binary_search_by_key(&id, |period| period.id).ok();
     let mut facts: Vec<PeriodFacts> = periods.iter().map(|_| PeriodFacts::default()).collect();
     // Per period (by position) and type: the summed EUR values (O4). One flat list for the employee, in
     // period order since the payments are in date order, so a period's sums are adjacent.
-    let mut sums: Vec<(usize, &str, Decimal)> = Vec::new();
+    let mut sums: Vec<(usize, &ResolvedMapping, Decimal)> = Vec::with_capacity(subject.person.one_time.len());
     let mut owned_records: Vec<Option<&PeriodData>> = vec![None; periods.len()];
     for record in subject.employment.period_data.iter().filter(|record| subject.employment.is_owned(record)) {
         if let Some(index) = position(record.key.period) {
@@ -61,13 +69,18 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
 
     let mut payments: Vec<_> = subject.person.one_time.iter().collect();
     payments.sort_by(|a, b| (a.date, &a.type_id, &a.amount).cmp(&(b.date, &b.type_id, &b.amount)));
+    // The payments are in date order, so their periods are found by walking the calendar once.
+    let mut cursor = 0;
     for payment in payments {
         let Some(mapping) = config.mapping_for(&payment.type_id, MappingKind::OneTime) else { continue };
         // E2: dates outside the employment are ignored silently.
         if !subject.employment.covers(payment.date) {
             continue;
         }
-        let Some(period) = loket.calendar.containing(payment.date) else {
+        while cursor < all.len() && all[cursor].end < payment.date {
+            cursor += 1;
+        }
+        let Some(period) = all.get(cursor).filter(|period| period.contains(payment.date)) else {
             if window_start <= payment.date && payment.date <= window_end {
                 part.issues.push(subject.warning(
                     IssueCode::NoPayrollPeriod,
@@ -82,7 +95,10 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             continue;
         };
         // O3: payments in other periods are ignored silently, whatever their currency or unit.
-        let Some(index) = position(period.id) else { continue };
+        if !range.contains(&cursor) {
+            continue;
+        }
+        let index = cursor - range.start;
         let entry = &mut facts[index];
         entry.has_one_time = true;
         if mapping.non_monetary || !payment.amount.is_money() {
@@ -120,11 +136,10 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             );
         } else {
             entry.has_eur = true;
-            let type_id = mapping.type_id.as_str();
             let same_period = sums.iter_mut().rev().take_while(|(position, _, _)| *position == index);
-            match same_period.into_iter().find(|(_, candidate, _)| *candidate == type_id) {
+            match same_period.into_iter().find(|(_, candidate, _)| std::ptr::eq(*candidate, mapping)) {
                 Some((_, _, sum)) => *sum = sum.saturating_add(payment.amount.value),
-                None => sums.push((index, type_id, payment.amount.value)),
+                None => sums.push((index, mapping, payment.amount.value)),
             }
         }
     }
@@ -189,8 +204,7 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
         }
         // O4: per type the sum; its sign picks the component; sums on one component add up.
         totals.clear();
-        for (_, type_id, sum) in period_sums {
-            let Some(mapping) = config.mapping_for(type_id, MappingKind::OneTime) else { continue };
+        for (_, mapping, sum) in period_sums {
             let sum = Money::round(*sum);
             if sum.is_zero() {
                 continue;
@@ -244,7 +258,7 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
                 continue;
             }
             let same = match (before, after) {
-                (Some(before), Some(after)) => before == after,
+                (Some(before), Some(after)) => same_amount(before, after),
                 (None, None) => true,
                 _ => false,
             };
