@@ -301,6 +301,33 @@ impl SqliteStore {
     pub async fn close(self) {
         self.pool.close().await;
     }
+
+    async fn journal(
+        &self,
+        run_id: i64,
+        write: &Write,
+        phase: &str,
+        outcome: Option<String>,
+    ) -> Result<(), StoreError> {
+        let (before, after) = values(write);
+        sqlx::query(
+            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(now())
+        .bind(phase)
+        .bind(&write.employment_id.0)
+        .bind(write.employee_number.to_string())
+        .bind(write.rule.as_ref())
+        .bind(record_key(write))
+        .bind(write.describe())
+        .bind(before)
+        .bind(after)
+        .bind(outcome)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }
 
 impl Store for SqliteStore {
@@ -361,45 +388,15 @@ impl Store for SqliteStore {
     }
 
     async fn journal_intent(&self, run_id: i64, write: &Write) -> Result<(), StoreError> {
-        let (before, after) = values(write);
-        sqlx::query(
-            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value) VALUES (?, ?, 'intent', ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(run_id)
-        .bind(now())
-        .bind(&write.employment_id.0)
-        .bind(write.employee_number.to_string())
-        .bind(write.rule.as_ref())
-        .bind(record_key(write))
-        .bind(write.describe())
-        .bind(before)
-        .bind(after)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.journal(run_id, write, "intent", None).await
     }
 
     async fn journal_result(&self, run_id: i64, write: &Write, outcome: &Result<(), String>) -> Result<(), StoreError> {
-        let (before, after) = values(write);
-        sqlx::query(
-            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES (?, ?, 'result', ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(run_id)
-        .bind(now())
-        .bind(&write.employment_id.0)
-        .bind(write.employee_number.to_string())
-        .bind(write.rule.as_ref())
-        .bind(record_key(write))
-        .bind(write.describe())
-        .bind(before)
-        .bind(after)
-        .bind(match outcome {
+        let outcome = match outcome {
             Ok(()) => "ok".to_string(),
             Err(reason) => format!("failed: {reason}"),
-        })
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        };
+        self.journal(run_id, write, "result", Some(outcome)).await
     }
 
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {

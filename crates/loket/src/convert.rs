@@ -99,17 +99,36 @@ fn values(components: &[wire::ComponentValue]) -> BTreeMap<ComponentKey, Decimal
         .collect()
 }
 
+/// The key of a period-data record, from the parts both its read forms carry.
+fn period_data_key(
+    period: &wire::PeriodRef,
+    shift: &wire::Shift,
+    payslip_type: &wire::KeyValue,
+    distribution_unit: &wire::CodedKey<String>,
+    cost_center: &Option<wire::CodedKey<i64>>,
+    cost_unit: &Option<wire::CodedKey<i64>>,
+) -> Option<PeriodDataKey> {
+    Some(PeriodDataKey {
+        period: period_id(period)?,
+        shift: u32::try_from(shift.shift_number).ok()?,
+        payslip_type: u32::try_from(payslip_type.key).ok()?,
+        distribution_unit: Some(distribution_unit.key.clone()),
+        cost_center: cost_center.as_ref().map(|key| key.key.to_string()),
+        cost_unit: cost_unit.as_ref().map(|key| key.key.to_string()),
+    })
+}
+
 pub fn period_data_to_domain(record: &wire::PayrollPeriodData) -> Option<PeriodData> {
     Some(PeriodData {
         id: record.id.clone().map(RecordId),
-        key: PeriodDataKey {
-            period: period_id(&record.payroll_period)?,
-            shift: u32::try_from(record.shift.shift_number).ok()?,
-            payslip_type: u32::try_from(record.payslip_type.key).ok()?,
-            distribution_unit: Some(record.distribution_unit.key.clone()),
-            cost_center: record.cost_center.as_ref().map(|key| key.key.to_string()),
-            cost_unit: record.cost_unit.as_ref().map(|key| key.key.to_string()),
-        },
+        key: period_data_key(
+            &record.payroll_period,
+            &record.shift,
+            &record.payslip_type,
+            &record.distribution_unit,
+            &record.cost_center,
+            &record.cost_unit,
+        )?,
         values: values(&record.payroll_components),
     })
 }
@@ -117,14 +136,14 @@ pub fn period_data_to_domain(record: &wire::PayrollPeriodData) -> Option<PeriodD
 fn period_list_to_domain(record: &wire::PeriodDataOfPeriod) -> Option<PeriodData> {
     Some(PeriodData {
         id: None,
-        key: PeriodDataKey {
-            period: period_id(&record.payroll_period)?,
-            shift: u32::try_from(record.shift.shift_number).ok()?,
-            payslip_type: u32::try_from(record.payslip_type.key).ok()?,
-            distribution_unit: Some(record.distribution_unit.key.clone()),
-            cost_center: record.cost_center.as_ref().map(|key| key.key.to_string()),
-            cost_unit: record.cost_unit.as_ref().map(|key| key.key.to_string()),
-        },
+        key: period_data_key(
+            &record.payroll_period,
+            &record.shift,
+            &record.payslip_type,
+            &record.distribution_unit,
+            &record.cost_center,
+            &record.cost_unit,
+        )?,
         values: values(&record.payroll_components),
     })
 }
