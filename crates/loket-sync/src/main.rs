@@ -264,9 +264,22 @@ fn connections(settings: &Settings) -> Result<Connections, String> {
     })
 }
 
+/// Configuration errors point into the file; a failure to read a system (`personio`, `loket`) does not.
 fn config_errors_in_file(settings: &Settings, errors: &[engine::ConfigError], json: bool) {
-    let text = std::fs::read_to_string(&settings.path).unwrap_or_default();
-    print_field_errors(&settings::locate(&settings.path, &text, errors), json);
+    let (reads, fields): (Vec<&engine::ConfigError>, Vec<&engine::ConfigError>) =
+        errors.iter().partition(|error| error.field == "personio" || error.field == "loket");
+    for error in &reads {
+        if json {
+            say!("{}", serde_json::json!({"error": error.message, "system": error.field}));
+        } else {
+            eprintln!("error: {}", error.message);
+        }
+    }
+    if !fields.is_empty() {
+        let text = std::fs::read_to_string(&settings.path).unwrap_or_default();
+        let fields: Vec<engine::ConfigError> = fields.into_iter().cloned().collect();
+        print_field_errors(&settings::locate(&settings.path, &text, &fields), json);
+    }
 }
 
 // -------------------------------------------------------------------------------------------------------

@@ -328,3 +328,45 @@ fn the_demo_runs_from_nothing() {
     assert!(stdout.contains("(0 write(s) received by Loket)"), "{stdout}");
     assert!(stdout.contains("error blast_radius_exceeded"), "{stdout}");
 }
+
+#[test]
+fn plan_without_a_loket_login_says_to_connect_first() {
+    let site = site("01-monthly-salary-first-sync.json", "not-connected", false);
+    let assert = run_in(&site, &["plan"]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(
+            "error: cannot read the payroll periods: not connected to Loket: run `loket-sync connect loket` first"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn emulate_serves_both_apis_until_stopped() {
+    let directory = temp_dir("emulate");
+    let seed = scenarios()[0].clone();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
+        .args(["emulate", "--personio-port", "0", "--loket-port", "0", "--seed"])
+        .arg(&seed)
+        .current_dir(&directory)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map(|line| line.unwrap());
+    let personio = lines.next().unwrap();
+    let loket = lines.next().unwrap();
+    assert!(personio.starts_with("Personio: http://127.0.0.1:") && personio.contains("(legal entity 1)"), "{personio}");
+    let loket_url = loket.split_whitespace().nth(1).unwrap().trim_end_matches("/v2").to_string();
+    let rest: Vec<String> = lines.by_ref().take(4).collect();
+    assert!(rest.iter().any(|line| line.contains("client id loket-sync-demo , secret demo-secret")), "{rest:?}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let state: scenario::LoketSection = runtime.block_on(async {
+        loket::client::install_crypto_provider();
+        reqwest::get(format!("{loket_url}/_emulator/state")).await.unwrap().json().await.unwrap()
+    });
+    assert_eq!(state.employments.len(), 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
