@@ -68,7 +68,10 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
     let (window_start, window_end) = (subject.window_start, subject.window_end);
 
     let mut payments: Vec<_> = subject.person.one_time.iter().collect();
-    payments.sort_by(|a, b| (a.date, &a.type_id, &a.amount).cmp(&(b.date, &b.type_id, &b.amount)));
+    // Usually already in date order with distinct dates; then there is nothing to sort.
+    if !payments.windows(2).all(|pair| pair[0].date < pair[1].date) {
+        payments.sort_by(|a, b| (a.date, &a.type_id, &a.amount).cmp(&(b.date, &b.type_id, &b.amount)));
+    }
     // The payments are in date order, so their periods are found by walking the calendar once.
     let mut cursor = 0;
     for payment in payments {
@@ -180,6 +183,10 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
             next_sum += 1;
         }
         let period_sums = &sums[start..next_sum];
+        // Nothing in Personio, nothing in Loket, nothing frozen: nothing to do.
+        if period_sums.is_empty() && current.is_none() && !facts.frozen {
+            continue;
+        }
         if facts.frozen {
             // The warning is given where it hides something: a one-time payment in Personio or a one-time
             // value in Loket in that period.
