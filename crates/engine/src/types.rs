@@ -103,12 +103,69 @@ impl fmt::Display for Money {
     }
 }
 
+/// A currency code, kept inline (no heap allocation: amounts are read in their millions). ISO 4217 codes
+/// are three letters; ASCII letters are kept in upper case, and at most 15 bytes are kept (a longer "code"
+/// is not a currency anyway, and is never EUR).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency {
+    bytes: [u8; 15],
+    len: u8,
+}
+
+impl Currency {
+    pub const EUR: Currency = Currency { bytes: *b"EUR\0\0\0\0\0\0\0\0\0\0\0\0", len: 3 };
+
+    pub fn new(code: &str) -> Currency {
+        let code = code.trim();
+        let mut end = code.len().min(15);
+        while !code.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0u8; 15];
+        bytes[..end].copy_from_slice(&code.as_bytes()[..end]);
+        bytes[..end].make_ascii_uppercase();
+        Currency { bytes, len: end as u8 }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
+    }
+
+    pub fn is_eur(&self) -> bool {
+        *self == Currency::EUR
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Currency::new(&String::deserialize(deserializer)?))
+    }
+}
+
 /// What a Personio amount is counted in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
-    /// A currency code such as `EUR` or `USD`.
-    Currency(String),
+    /// A currency, such as EUR or USD.
+    Currency(Currency),
     /// A unit that is not money, such as `km`.
     Other(String),
 }
@@ -122,11 +179,11 @@ pub struct Amount {
 
 impl Amount {
     pub fn eur(value: Decimal) -> Amount {
-        Amount { value, unit: Unit::Currency("EUR".to_string()) }
+        Amount { value, unit: Unit::Currency(Currency::EUR) }
     }
 
     pub fn is_eur(&self) -> bool {
-        matches!(&self.unit, Unit::Currency(code) if code.eq_ignore_ascii_case("EUR"))
+        matches!(&self.unit, Unit::Currency(code) if code.is_eur())
     }
 
     pub fn is_money(&self) -> bool {
@@ -136,7 +193,7 @@ impl Amount {
     /// `50.00 USD`, `120 km`: for messages about amounts that are not synced.
     pub fn describe(&self) -> String {
         match &self.unit {
-            Unit::Currency(code) if code.eq_ignore_ascii_case("EUR") => Money::round(self.value).to_string(),
+            Unit::Currency(code) if code.is_eur() => Money::round(self.value).to_string(),
             Unit::Currency(code) => {
                 let mut value = self.value.round_dp(2);
                 value.rescale(2);

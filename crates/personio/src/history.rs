@@ -13,7 +13,7 @@ use engine::state::{
     CompensationType, Interval, OneTimePayment, Person, PersonioEmployment, PersonioState, RecurringRecord, SalaryKind,
     SalaryRecord, TypeCategory,
 };
-use engine::{Amount, PersonId, Unit};
+use engine::{Amount, Currency, PersonId, Unit};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
@@ -44,8 +44,8 @@ fn amount(amount: &wire::Amount, type_unit: Option<&String>) -> Amount {
     let unit = match (&amount.unit, type_unit, &amount.currency) {
         (Some(unit), _, _) => Unit::Other(unit.clone()),
         (None, Some(unit), _) => Unit::Other(unit.clone()),
-        (None, None, Some(currency)) => Unit::Currency(currency.clone()),
-        (None, None, None) => Unit::Currency("EUR".to_string()),
+        (None, None, Some(currency)) => Unit::Currency(Currency::new(currency)),
+        (None, None, None) => Unit::Currency(Currency::EUR),
     };
     Amount { value: amount.value, unit }
 }

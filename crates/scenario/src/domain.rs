@@ -9,8 +9,8 @@ use engine::state::{
     SalaryRecord, TypeCategory, Wage, WageKind, WageValue,
 };
 use engine::{
-    Amount, Calendar, ComponentKey, Config, EmployeeNumber, EmploymentId, Money, Period, PeriodId, PersonId, RecordId,
-    Unit,
+    Amount, Calendar, ComponentKey, Config, Currency, EmployeeNumber, EmploymentId, Money, Period, PeriodId, PersonId,
+    RecordId, Unit,
 };
 use jiff::civil::date;
 
@@ -92,7 +92,7 @@ impl PersonioSection {
             value,
             unit: match unit {
                 Some(unit) => Unit::Other(unit.clone()),
-                None => Unit::Currency(currency.clone().unwrap_or_else(|| "EUR".to_string())),
+                None => Unit::Currency(currency.as_deref().map_or(Currency::EUR, Currency::new)),
             },
         };
         let mut persons = Vec::new();

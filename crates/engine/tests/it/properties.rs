@@ -770,7 +770,11 @@ fn wild_states(seed: u64) -> (engine::state::PersonioState, engine::state::Loket
         [None, Some(Interval::Monthly), Some(Interval::Quarterly), Some(Interval::HalfYearly), Some(Interval::Yearly)];
     let amount = |rng: &mut Rng| Amount {
         value: amounts(rng),
-        unit: if rng.chance(10) { Unit::Other("km".into()) } else { Unit::Currency(rng.pick(&currencies).to_string()) },
+        unit: if rng.chance(10) {
+            Unit::Other("km".into())
+        } else {
+            Unit::Currency(Currency::new(rng.pick(&currencies)))
+        },
     };
     let template = personio.persons[0].clone();
     personio.persons.clear();
