@@ -773,7 +773,7 @@ fn wild_states(seed: u64) -> (engine::state::PersonioState, engine::state::Loket
         unit: if rng.chance(10) {
             Unit::Other("km".into())
         } else {
-            Unit::Currency(Currency::new(rng.pick(&currencies)))
+            Unit::Currency(Currency::new(rng.pick::<&str>(&currencies)))
         },
     };
     let template = personio.persons[0].clone();
