@@ -511,8 +511,28 @@ async fn check_with(
 // plan and sync
 
 /// A stable fingerprint of everything a plan was made from, for the saved-plan check.
+/// The order in which an API lists records is not data: both states are put in a canonical order first,
+/// so that two reads of unchanged systems give the same fingerprint.
 fn fingerprint(planned: &runner::Planned, config: &engine::Config, today: Date) -> String {
-    let text = serde_json::to_string(&(&planned.personio, &planned.loket.state, config, today)).unwrap_or_default();
+    let mut personio = planned.personio.clone();
+    personio.persons.sort_by_key(|person| person.id);
+    for person in &mut personio.persons {
+        person.salaries.sort_by(|a, b| (a.effective_from, &a.amount).cmp(&(b.effective_from, &b.amount)));
+        person
+            .recurring
+            .sort_by(|a, b| (&a.type_id, a.effective_from, &a.amount).cmp(&(&b.type_id, b.effective_from, &b.amount)));
+        person.one_time.sort_by(|a, b| (a.date, &a.type_id, &a.amount).cmp(&(b.date, &b.type_id, &b.amount)));
+        person.employments.sort_by(|a, b| (&a.legal_entity, a.start).cmp(&(&b.legal_entity, b.start)));
+    }
+    personio.compensation_types.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut loket = planned.loket.state.clone();
+    loket.employments.sort_by(|a, b| a.id.cmp(&b.id));
+    for employment in &mut loket.employments {
+        employment.wages.sort_by(|a, b| a.id.cmp(&b.id));
+        employment.benefits_and_deductions.sort_by(|a, b| a.id.cmp(&b.id));
+        employment.period_data.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    let text = serde_json::to_string(&(&personio, &loket, config, today)).unwrap_or_default();
     scenario::derived_id("plan-fingerprint", &text)
 }
 
