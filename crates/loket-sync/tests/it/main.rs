@@ -77,6 +77,11 @@ struct Site {
     _servers: (Running, Running),
 }
 
+/// A loopback port that is free now (for `connect loket`'s redirect listener).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 fn scenario_file(file: &str) -> Scenario {
     Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(file)).unwrap()
 }
@@ -129,7 +134,7 @@ horizon_months = {horizon}
         loket_url = loket_running.url(),
         employer = loket.employer_id(),
         administration = loket.administration_id(),
-        port = 20000 + (std::process::id() % 20000) as u16 + name.len() as u16,
+        port = free_port(),
         start = scenario.config.compensation_start_date,
         horizon = scenario.config.horizon_months,
     );

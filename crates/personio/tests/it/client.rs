@@ -54,18 +54,60 @@ async fn a_429_backs_off_from_one_second() {
 
 #[tokio::test]
 async fn the_rate_limit_headers_pace_the_requests() {
+    // The local Personio sends the headers under its rate limit: one request uses one token.
     let scenario = scenario_file("01-monthly-salary-first-sync.json");
     let h = harness(scenario.personio.clone()).await;
     h.emulator.set_faults(emulator::Faults { rate_limit_per_second: Some(1000), ..Default::default() }).unwrap();
     h.client.legal_entities().await.unwrap();
-    // 1000 per second leaves tokens: no pause.
-    assert!(h.client.pause().is_none());
-    h.emulator.set_faults(emulator::Faults { rate_limit_per_second: Some(2), ..Default::default() }).unwrap();
-    h.client.legal_entities().await.unwrap();
-    assert!(h.client.pause().is_none(), "one token left");
-    h.client.legal_entities().await.unwrap();
-    let pause = h.client.pause().expect("an empty bucket pauses the next request");
-    assert!(pause <= Duration::from_millis(500), "one replenish interval at 2 per second: {pause:?}");
+    assert!(h.client.pause().is_none(), "tokens left: no pause");
+    let token: personio::wire::TokenResponse = reqwest::Client::new()
+        .post(format!("{}/v2/auth/token", h.url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "loket-sync-demo"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    h.emulator.set_faults(emulator::Faults { rate_limit_per_second: Some(1000), ..Default::default() }).unwrap();
+    let answer = reqwest::Client::new()
+        .get(format!("{}/v2/legal-entities", h.url()))
+        .bearer_auth(&token.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-ratelimit-remaining"], "999");
+    assert_eq!(answer.headers()["x-ratelimit-replenish-rate"], "1000");
+
+    // An empty bucket (a server that says so every time) pauses the next request one replenish interval.
+    let router = axum::Router::new()
+        .route(
+            "/v2/auth/token",
+            axum::routing::post(|| async {
+                axum::Json(json!({"access_token": "papi-x", "token_type": "Bearer", "expires_in": 86400, "scope": ""}))
+            }),
+        )
+        .route(
+            "/v2/legal-entities",
+            get(|| async {
+                (
+                    [("x-ratelimit-remaining", "0"), ("x-ratelimit-replenish-rate", "2")],
+                    axum::Json(json!({"_data": [], "_meta": {"links": {}}})),
+                )
+            }),
+        );
+    let running = emulator::start(router).await.unwrap();
+    let client = personio::PersonioClient::new(settings(&running.url())).unwrap();
+    client.legal_entities().await.unwrap();
+    let pause = client.pause().expect("an empty bucket pauses the next request");
+    assert!(
+        pause <= Duration::from_millis(500) && pause > Duration::from_millis(100),
+        "one interval at 2 per second: {pause:?}"
+    );
 }
 
 #[tokio::test]
