@@ -565,12 +565,30 @@ async fn plan_command(path: &Path, json: bool, today: Date, out: Option<&Path>, 
         eprintln!("error: cannot write {}: {error}", csv.display());
         return 2;
     }
+    // Drift: only when there is a history to compare with (plan never creates the state file).
+    let drift = if settings.state.path.exists() {
+        match SqliteStore::open(&settings.state.path).await {
+            Ok(store) => drift_notes(&store, &planned.plan).await,
+            Err(error) => {
+                eprintln!(
+                    "warning: the history cannot be read, so changes made in Loket since the last sync are not pointed out: {error}"
+                );
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
     if json {
         let mut value = report::plan_json(&planned.plan, &[]);
         value["requests"] = serde_json::json!({"personio": planned.personio_requests, "loket": planned.loket_requests});
+        value["drift"] = serde_json::json!(drift);
         say!("{value}");
     } else {
         say!("{}", report::plan_text(&planned.plan, &[]));
+        for note in &drift {
+            say!("note: {note}");
+        }
         say!("(read with {} Personio and {} Loket requests)", planned.personio_requests, planned.loket_requests);
     }
     report::exit_code(&planned.plan, &[])

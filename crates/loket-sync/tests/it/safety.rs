@@ -65,6 +65,8 @@ fn a_value_changed_in_loket_since_the_last_sync_is_pointed_out() {
     let wage = changed.employments[0].wages.iter_mut().find(|wage| wage.start.to_string() == "2026-04-01").unwrap();
     wage.amount = "5150.00".parse().unwrap();
     site.loket.load(changed).unwrap();
+    let preview = stdout(&run_in(&site, &["plan"]).assert().code(1));
+    assert!(preview.contains("note: employee 1006: change basic wage from €5,150.00 per period to €5,100.00 per period from 1 Apr 2026 — changed in Loket since the last sync"), "{preview}");
     let output = stdout(&run_in(&site, &["sync", "--yes"]).assert().code(0));
     assert!(output.contains("changed in Loket since the last sync"), "{output}");
     assert!(output.contains("loket-sync wrote Periodic 5100.00"), "{output}");
