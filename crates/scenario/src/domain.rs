@@ -189,11 +189,14 @@ impl ConfigSection {
 }
 
 impl LoketSection {
-    /// The periods of every year in `period_years`, as SCENARIOS.md defines them.
+    /// The years a calendar can hold (jiff's dates run from -9999 to 9999; payroll from 1900 on).
+    pub const YEARS: std::ops::RangeInclusive<i16> = 1900..=9998;
+
+    /// The periods of every year in `period_years`, as SCENARIOS.md defines them (years outside `YEARS`
+    /// are left out; `to_state` refuses them).
     pub fn periods(&self) -> Vec<Period> {
         let mut periods = Vec::new();
-        for year in &self.period_years {
-            let year = *year;
+        for year in self.period_years.iter().copied().filter(|year| LoketSection::YEARS.contains(year)) {
             let (count, length) = match self.payroll_period_type {
                 PeriodType::Month => (12, 0),
                 PeriodType::FourWeeks => (13, 28),
@@ -247,6 +250,9 @@ impl LoketSection {
 
     /// The Loket state the engine sees, exactly as the client rebuilds it from the API.
     pub fn to_state(&self) -> Result<LoketState, ScenarioError> {
+        if let Some(year) = self.period_years.iter().find(|year| !LoketSection::YEARS.contains(year)) {
+            return Err(invalid("loket.period_years", format!("{year} is not a payroll year (1900 to 9998)")));
+        }
         let calendar =
             Calendar::new(self.periods()).map_err(|error| invalid("loket.period_years", error.to_string()))?;
         let catalogue: BTreeMap<ComponentKey, Component> = self

@@ -85,3 +85,15 @@ async fn bad_admin_input_is_refused_with_a_reason() {
     assert!(answer.text().await.unwrap().contains("Nope"));
     assert_eq!(personio.dump(), scenario.personio);
 }
+
+#[tokio::test]
+async fn a_seed_with_an_impossible_year_is_refused_not_a_panic() {
+    let mut section = scenario().loket;
+    section.period_years = vec![2026, 12000];
+    let error = LoketEmulator::new(section.clone()).err().expect("refused");
+    assert!(error.to_string().contains("12000 is not a payroll year"), "{error}");
+    let emulator = LoketEmulator::new(scenario().loket).unwrap();
+    let running = emulator::start(emulator.router()).await.unwrap();
+    let answer = http().put(format!("{}/_emulator/state", running.url())).json(&section).send().await.unwrap();
+    assert_eq!(answer.status(), 400);
+}
