@@ -161,6 +161,10 @@ fn today_in_amsterdam() -> Date {
 
 async fn run(cli: Cli) -> u8 {
     let today = cli.today.unwrap_or_else(today_in_amsterdam);
+    if !(1900..=2200).contains(&today.year()) {
+        eprintln!("error: --today {today} is not a plausible run date; use a date between 1900 and 2200");
+        return 2;
+    }
     match cli.command {
         Command::Init { force, environment } => init(&cli.config, force, &environment),
         Command::Connect { service: ConnectService::Loket { timeout } } => connect_loket(&cli.config, timeout).await,
