@@ -686,9 +686,9 @@ fn int_key(text: &Option<String>) -> Option<wire::CodedKey<i64>> {
     })
 }
 
-fn distribution_unit(key: &Option<String>) -> wire::CodedKey<String> {
+fn distribution_unit(key: &Option<engine::ShortId>) -> wire::CodedKey<String> {
     wire::CodedKey {
-        key: key.clone().unwrap_or_default(),
+        key: key.map(|key| key.as_str().to_string()).unwrap_or_default(),
         code: Some(json!(1)),
         description: Some("Standaard".to_string()),
     }
@@ -874,7 +874,7 @@ async fn period_data_defaults(
             period,
             shift: 1,
             payslip_type: 1,
-            distribution_unit: employment.default_distribution_unit.clone(),
+            distribution_unit: employment.default_distribution_unit,
             cost_center: None,
             cost_unit: None,
         },
@@ -1240,7 +1240,9 @@ fn patch_one(world: &mut World, employment_id: &str, body: &wire::PayrollPeriodD
             .map_err(|_| Some("shift.shiftNumber must be positive".to_string()))?,
         payslip_type: u32::try_from(body.payslip_type.key)
             .map_err(|_| Some("payslipType.key must be positive".to_string()))?,
-        distribution_unit: Some(body.distribution_unit.key.clone()),
+        distribution_unit: Some(engine::ShortId::new(&body.distribution_unit.key).ok_or_else(|| {
+            Some(format!("distributionUnit.key `{}` is not a distribution unit", body.distribution_unit.key))
+        })?),
         cost_center: body.cost_center.as_ref().map(|key| key.key.to_string()),
         cost_unit: body.cost_unit.as_ref().map(|key| key.key.to_string()),
     };

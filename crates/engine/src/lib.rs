@@ -25,5 +25,6 @@ pub use model::{Rejection, apply};
 pub use plan::{Action, EmploymentPlan, GuardReport, Plan, ValueChange, Withheld, Write};
 pub use planner::{label_key, lowers_wage, plan, wage_on, whole_number_attribute};
 pub use types::{
-    Amount, CivilDate, ComponentKey, Currency, EmployeeNumber, EmploymentId, Money, PeriodId, PersonId, RecordId, Unit,
+    Amount, CivilDate, ComponentKey, Currency, EmployeeNumber, EmploymentId, Money, PeriodId, PersonId, RecordId,
+    ShortId, Unit,
 };

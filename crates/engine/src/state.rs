@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::types::{
-    Amount, CivilDate, ComponentKey, EmployeeNumber, EmploymentId, Money, PeriodId, PersonId, RecordId,
+    Amount, CivilDate, ComponentKey, EmployeeNumber, EmploymentId, Money, PeriodId, PersonId, RecordId, ShortId,
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -234,7 +234,7 @@ pub struct PeriodDataKey {
     pub period: PeriodId,
     pub shift: u32,
     pub payslip_type: u32,
-    pub distribution_unit: Option<String>,
+    pub distribution_unit: Option<ShortId>,
     pub cost_center: Option<String>,
     pub cost_unit: Option<String>,
 }
@@ -255,7 +255,7 @@ pub struct Employment {
     pub name: String,
     pub start: CivilDate,
     pub end: Option<CivilDate>,
-    pub default_distribution_unit: Option<String>,
+    pub default_distribution_unit: Option<ShortId>,
     pub wages: Vec<Wage>,
     pub benefits_and_deductions: Vec<BenefitOrDeduction>,
     pub period_data: Vec<PeriodData>,
@@ -271,7 +271,7 @@ impl Employment {
             period,
             shift: 1,
             payslip_type: 1,
-            distribution_unit: self.default_distribution_unit.clone(),
+            distribution_unit: self.default_distribution_unit,
             cost_center: None,
             cost_unit: None,
         }

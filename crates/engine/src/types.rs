@@ -160,6 +160,57 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+/// A short identifier (a GUID such as a distribution unit's key) kept inline instead of on the heap: the
+/// planner compares one per payroll-period-data record, and following a pointer for each costs more than the
+/// comparison. Up to 63 bytes; `new` refuses longer text, and the conversions say so.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ShortId {
+    bytes: [u8; 63],
+    len: u8,
+}
+
+impl ShortId {
+    pub const MAX_LEN: usize = 63;
+
+    pub fn new(text: &str) -> Option<ShortId> {
+        if text.len() > ShortId::MAX_LEN {
+            return None;
+        }
+        let mut bytes = [0u8; 63];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Some(ShortId { bytes, len: text.len() as u8 })
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
+    }
+}
+
+impl fmt::Debug for ShortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for ShortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ShortId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ShortId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ShortId::new(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is longer than 63 bytes")))
+    }
+}
+
 /// What a Personio amount is counted in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

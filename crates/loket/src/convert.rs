@@ -8,7 +8,7 @@ use engine::state::{
     BenefitOrDeduction, BenefitValue, Component, ComponentKind, Employment, LoketState, PeriodData, PeriodDataKey,
     Wage, WageKind, WageValue,
 };
-use engine::{Calendar, ComponentKey, EmployeeNumber, EmploymentId, Money, Period, PeriodId, RecordId};
+use engine::{Calendar, ComponentKey, EmployeeNumber, EmploymentId, Money, Period, PeriodId, RecordId, ShortId};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
@@ -112,7 +112,7 @@ fn period_data_key(
         period: period_id(period)?,
         shift: u32::try_from(shift.shift_number).ok()?,
         payslip_type: u32::try_from(payslip_type.key).ok()?,
-        distribution_unit: Some(distribution_unit.key.clone()),
+        distribution_unit: Some(ShortId::new(&distribution_unit.key)?),
         cost_center: cost_center.as_ref().map(|key| key.key.to_string()),
         cost_unit: cost_unit.as_ref().map(|key| key.key.to_string()),
     })
@@ -225,6 +225,7 @@ pub async fn read_state(
 
     // One-time values: company-wide, one list per in-scope period.
     let mut period_data: HashMap<String, Vec<PeriodData>> = HashMap::new();
+    let mut unreadable: HashMap<String, String> = HashMap::new();
     if let Some(from) = scope.period_data_from {
         let ids: Vec<PeriodId> = state
             .calendar
@@ -243,10 +244,17 @@ pub async fn read_state(
         }
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((_, Ok(records))) => {
+                Ok((id, Ok(records))) => {
                     for record in &records {
-                        if let Some(domain) = period_list_to_domain(record) {
-                            period_data.entry(record.employment.id.clone()).or_default().push(domain);
+                        match period_list_to_domain(record) {
+                            Some(domain) => period_data.entry(record.employment.id.clone()).or_default().push(domain),
+                            // Never a silent drop: a record that cannot be read fails its employment (G5).
+                            None => {
+                                unreadable.insert(
+                                    record.employment.id.clone(),
+                                    format!("a payroll-period-data record of {id} cannot be read"),
+                                );
+                            }
                         }
                     }
                 }
@@ -301,6 +309,9 @@ pub async fn read_state(
             Some(Err(reason)) => domain.read_failed = Some(reason),
             None => domain.read_failed = Some("the read was interrupted".to_string()),
         }
+        if let Some(reason) = unreadable.remove(&employment.id) {
+            domain.read_failed = Some(reason);
+        }
         state.employments.push(domain);
     }
     snapshot.requests = client.request_counts();
@@ -311,7 +322,7 @@ pub async fn read_state(
 struct EmploymentRecords {
     wages: Vec<wire::Wage>,
     benefits: Vec<wire::BenefitOrDeduction>,
-    default_distribution_unit: Option<String>,
+    default_distribution_unit: Option<ShortId>,
 }
 
 async fn read_employment(client: &LoketClient, id: &str, scope: &ReadScope) -> Result<EmploymentRecords, String> {
@@ -324,7 +335,11 @@ async fn read_employment(client: &LoketClient, id: &str, scope: &ReadScope) -> R
     }
     if scope.period_data_from.is_some() {
         let defaults = client.payroll_period_data_defaults(id).await.map_err(|error| error.to_string())?;
-        records.default_distribution_unit = Some(defaults.distribution_unit.key);
+        let key = &defaults.distribution_unit.key;
+        records.default_distribution_unit = Some(
+            ShortId::new(key)
+                .ok_or_else(|| format!("the default distribution unit `{key}` is not a key loket-sync knows"))?,
+        );
     }
     Ok(records)
 }
@@ -393,7 +408,7 @@ pub fn period_data_patch(key: &PeriodDataKey, changes: &[engine::ValueChange]) -
         payslip_type: wire::KeyValue::new(i64::from(key.payslip_type), ""),
         payslip_text: None,
         distribution_unit: wire::CodedKey {
-            key: key.distribution_unit.clone().unwrap_or_default(),
+            key: key.distribution_unit.map(|unit| unit.as_str().to_string()).unwrap_or_default(),
             code: None,
             description: None,
         },

@@ -278,7 +278,8 @@ impl LoketSection {
         let mut employments = Vec::new();
         for (index, section) in self.employments.iter().enumerate() {
             let id = self.employment_id(section.employee_number, section.income_relationship_number);
-            let distribution_unit = self.distribution_unit(&id);
+            let distribution_unit = engine::ShortId::new(&self.distribution_unit(&id))
+                .ok_or_else(|| invalid("loket.employments", "a derived distribution unit is too long"))?;
             let mut wages = Vec::new();
             for (wage_index, wage) in section.wages.iter().enumerate() {
                 let amount = Money::exact(wage.amount).ok_or_else(|| {
@@ -338,7 +339,7 @@ impl LoketSection {
                         period,
                         shift,
                         payslip_type,
-                        distribution_unit: Some(distribution_unit.clone()),
+                        distribution_unit: Some(distribution_unit),
                         cost_center: None,
                         cost_unit: None,
                     },

@@ -57,8 +57,8 @@ async fn every_body_matches_the_openapi_subset() {
         period: engine::PeriodId::new(2026, 3).unwrap(),
         shift: 1,
         payslip_type: 1,
-        distribution_unit: Some(
-            client.payroll_period_data_defaults(&employment_id).await.unwrap().distribution_unit.key,
+        distribution_unit: engine::ShortId::new(
+            &client.payroll_period_data_defaults(&employment_id).await.unwrap().distribution_unit.key,
         ),
         cost_center: None,
         cost_unit: None,
