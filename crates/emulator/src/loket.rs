@@ -84,7 +84,7 @@ impl World {
     }
 
     fn employment(&self, id: &str) -> Option<&Employment> {
-        self.state.employments.iter().find(|employment| employment.id.0 == id)
+        self.state.employments.iter().find(|employment| employment.id.as_str() == id)
     }
 }
 
@@ -551,12 +551,12 @@ fn employment_view(section: &LoketSection, employment: &Employment, payroll_id: 
         "lastNamePartner": null, "photo": null, "prefix": null, "prefixPartner": null
     });
     wire::Employment {
-        id: employment.id.0.clone(),
+        id: employment.id.to_string(),
         start_date: employment.start,
         end_date: employment.end,
         income_relationship_number: employment.income_relationship_number.map(|n| n as i64),
         employee: wire::EmployeeRef {
-            id: derived_id("loket-employee", &employment.id.0),
+            id: derived_id("loket-employee", employment.id.as_str()),
             employee_number: employment.employee_number.0 as i64,
             first_name: Some(first),
             last_name: last,
@@ -754,7 +754,7 @@ async fn employments(
 
 async fn employment(State(shared): Shared_, Path(employment_id): Path<String>, headers: HeaderMap) -> Response {
     let world = lock(&shared.world);
-    match world.state.employments.iter().position(|employment| employment.id.0 == employment_id) {
+    match world.state.employments.iter().position(|employment| employment.id.as_str() == employment_id) {
         Some(index) => entity_response(
             StatusCode::OK,
             &headers,
@@ -909,7 +909,7 @@ async fn period_data_of_period(
         for record in records {
             items.push(wire::PeriodDataOfPeriod {
                 employment: wire::PeriodEmploymentRef {
-                    id: employment.id.0.clone(),
+                    id: employment.id.to_string(),
                     income_relationship_number: employment.income_relationship_number.unwrap_or(1) as i64,
                     payroll_id: index as i64 + 1,
                 },
@@ -1027,7 +1027,7 @@ fn apply(world: &mut World, employment_id: &EmploymentId, action: Action) -> Res
         .find(|employment| employment.id == *employment_id)
         .ok_or("the employment does not exist")?;
     let write = Write {
-        employment_id: employment_id.clone(),
+        employment_id: *employment_id,
         employee_number: employment.employee_number,
         rule: "api".into(),
         action,
@@ -1060,14 +1060,13 @@ async fn post_wage(
         Err(reason) => return broken_rule(reason),
     };
     let mut world = lock(&shared.world);
-    if world.employment(&employment_id).is_none() {
+    let Some(employment_id) = world.employment(&employment_id).map(|employment| employment.id) else {
         return not_found();
-    }
+    };
     let value = match wage_value(&body) {
         Ok(value) => value,
         Err(reason) => return broken_rule(reason),
     };
-    let employment_id = EmploymentId(employment_id);
     match apply(&mut world, &employment_id, Action::PostWage { after: value }) {
         Ok(Some(id)) => {
             if let Some(scale) = &body.pay_scale {
@@ -1109,7 +1108,7 @@ async fn put_wage(State(shared): Shared_, Path(wage_id): Path<String>, headers: 
     };
     let employment = &world.state.employments[index];
     let Some(before) = employment.wages.iter().find(|wage| wage.id.0 == wage_id).cloned() else { return not_found() };
-    let employment_id = employment.id.clone();
+    let employment_id = employment.id;
     let id = before.id.clone();
     match apply(&mut world, &employment_id, Action::PutWage { id: id.clone(), before, after: value }) {
         Ok(_) => {
@@ -1137,7 +1136,7 @@ async fn delete_wage(State(shared): Shared_, Path(wage_id): Path<String>, header
     }
     let employment = &world.state.employments[index];
     let Some(before) = employment.wages.iter().find(|wage| wage.id.0 == wage_id).cloned() else { return not_found() };
-    let employment_id = employment.id.clone();
+    let employment_id = employment.id;
     match apply(&mut world, &employment_id, Action::DeleteWage { before }) {
         Ok(_) => deleted(),
         Err(reason) => broken_rule(format!("The wage cannot be deleted: {reason}.")),
@@ -1161,14 +1160,14 @@ async fn post_benefit(
         Err(reason) => return broken_rule(reason),
     };
     let mut world = lock(&shared.world);
-    if world.employment(&employment_id).is_none() {
+    let Some(employment_id) = world.employment(&employment_id).map(|employment| employment.id) else {
         return not_found();
-    }
+    };
     let value = match benefit_value(&body) {
         Ok(value) => value,
         Err(reason) => return broken_rule(reason),
     };
-    match apply(&mut world, &EmploymentId(employment_id), Action::PostBenefit { after: value }) {
+    match apply(&mut world, &employment_id, Action::PostBenefit { after: value }) {
         Ok(Some(id)) => match find_benefit(&world, &id.0) {
             Some((_, record)) => entity_response(
                 StatusCode::CREATED,
@@ -1197,7 +1196,7 @@ async fn put_benefit(State(shared): Shared_, Path(id): Path<String>, headers: He
         Ok(value) => value,
         Err(reason) => return broken_rule(reason),
     };
-    let employment_id = world.state.employments[index].id.clone();
+    let employment_id = world.state.employments[index].id;
     let action = Action::PutBenefit { id: current.id.clone(), before: current.value.clone(), after: value };
     match apply(&mut world, &employment_id, action) {
         Ok(_) => match find_benefit(&world, &id) {
@@ -1216,7 +1215,7 @@ async fn delete_benefit(State(shared): Shared_, Path(id): Path<String>, headers:
     if let Some(conflict) = if_match_conflict(&headers, &benefit_view(&world.section, &current)) {
         return conflict;
     }
-    let employment_id = world.state.employments[index].id.clone();
+    let employment_id = world.state.employments[index].id;
     match apply(&mut world, &employment_id, Action::DeleteBenefit { id: current.id.clone(), before: current.value }) {
         Ok(_) => deleted(),
         Err(reason) => broken_rule(format!("The benefit or deduction cannot be deleted: {reason}.")),
@@ -1260,7 +1259,7 @@ fn patch_one(world: &mut World, employment_id: &str, body: &wire::PayrollPeriodD
         };
         changes.push(ValueChange { component, before, after });
     }
-    let employment_id = EmploymentId(employment_id.to_string());
+    let employment_id = employment.id;
     apply(world, &employment_id, Action::PatchPeriodData { key, changes }).map(|_| ()).map_err(Some)
 }
 
@@ -1359,7 +1358,9 @@ async fn post_benefits_collective(State(shared): Shared_, Path(employer_id): Pat
             let amount = item.value.ok_or("value is required")?;
             let value = Money::exact(amount).ok_or(format!("value {amount} has more than two decimals"))?;
             let after = BenefitValue { component: ComponentKey(component), start: item.start_date, end: None, value };
-            apply(&mut world, &EmploymentId(item.employment_id.clone()), Action::PostBenefit { after }).map(|_| ())
+            let employment_id =
+                EmploymentId::new(&item.employment_id).ok_or("the employment does not exist".to_string())?;
+            apply(&mut world, &employment_id, Action::PostBenefit { after }).map(|_| ())
         })();
         results.push((item.employment_id, result));
     }
@@ -1378,10 +1379,11 @@ async fn put_benefits_collective(State(shared): Shared_, Path(employer_id): Path
     let mut results = Vec::new();
     for item in items {
         let result = match find_benefit(&world, &item.benefit_and_deduction_id) {
-            Some((index, current)) if world.state.employments[index].id.0 == item.employment_id => {
+            Some((index, current)) if world.state.employments[index].id.as_str() == item.employment_id => {
+                let employment_id = world.state.employments[index].id;
                 let after = BenefitValue { end: Some(item.end_date), ..current.value.clone() };
                 let action = Action::PutBenefit { id: current.id.clone(), before: current.value, after };
-                apply(&mut world, &EmploymentId(item.employment_id.clone()), action).map(|_| ())
+                apply(&mut world, &employment_id, action).map(|_| ())
             }
             _ => Err("the benefit or deduction does not exist for this employment".to_string()),
         };
@@ -1406,7 +1408,8 @@ async fn terminate(
         Err(reason) => return broken_rule(reason),
     };
     let mut world = lock(&shared.world);
-    let Some(index) = world.state.employments.iter().position(|employment| employment.id.0 == employment_id) else {
+    let Some(index) = world.state.employments.iter().position(|employment| employment.id.as_str() == employment_id)
+    else {
         return not_found();
     };
     let employment = &mut world.state.employments[index];

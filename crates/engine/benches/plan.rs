@@ -218,7 +218,7 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
             })
             .collect();
         employments.push(Employment {
-            id: EmploymentId(id),
+            id: EmploymentId::new(&id).expect("a short id"),
             employee_number: EmployeeNumber(number),
             income_relationship_number: Some(1),
             name: format!("Employee {number}"),

@@ -343,14 +343,25 @@ impl fmt::Display for EmployeeNumber {
     }
 }
 
-/// A Loket employment id (a GUID on the wire; opaque here).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A Loket employment id (a GUID on the wire; opaque here), kept inline: every write carries one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct EmploymentId(pub String);
+pub struct EmploymentId(pub ShortId);
+
+impl EmploymentId {
+    /// `None` when the text is longer than an id can be (`ShortId::MAX_LEN`).
+    pub fn new(text: &str) -> Option<EmploymentId> {
+        ShortId::new(text).map(EmploymentId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
 
 impl fmt::Display for EmploymentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 

@@ -530,7 +530,7 @@ fn fingerprint(planned: &runner::Planned, config: &engine::Config, today: Date) 
     }
     personio.compensation_types.sort_by(|a, b| a.id.cmp(&b.id));
     let mut loket = planned.loket.state.clone();
-    loket.employments.sort_by(|a, b| a.id.cmp(&b.id));
+    loket.employments.sort_by_key(|a| a.id);
     for employment in &mut loket.employments {
         employment.wages.sort_by(|a, b| a.id.cmp(&b.id));
         employment.benefits_and_deductions.sort_by(|a, b| a.id.cmp(&b.id));

@@ -142,7 +142,8 @@ async fn reread(
     config: &Config,
 ) -> Result<(), String> {
     let client = &connections.loket;
-    let Some(index) = snapshot.state.employments.iter().position(|employment| employment.id.0 == employment_id) else {
+    let Some(index) = snapshot.state.employments.iter().position(|employment| employment.id.as_str() == employment_id)
+    else {
         return Err("the employment is gone".to_string());
     };
     let employment = &mut snapshot.state.employments[index];
@@ -203,10 +204,11 @@ async fn apply_employment(
                 Ok(_) => observer.after(write, &Ok(())).await,
                 Err(error) => {
                     observer.after(write, &Err(error.to_string())).await;
-                    let employment_id = write.employment_id.0.clone();
+                    let employment_id = write.employment_id;
                     if error.is_unknown_outcome() && replans < max_replans {
                         replans += 1;
-                        if let Err(reason) = reread(&connections, &mut snapshot, &employment_id, &config).await {
+                        if let Err(reason) = reread(&connections, &mut snapshot, employment_id.as_str(), &config).await
+                        {
                             return (
                                 sent,
                                 Some(write_failed(write, &format!("{error}; re-reading it failed too: {reason}"))),
@@ -224,8 +226,8 @@ async fn apply_employment(
         break;
     }
     // Read back what was written: the plan for this employment must now be empty.
-    let employment_id = first.employment_id.clone();
-    if let Err(reason) = reread(&connections, &mut snapshot, &employment_id.0, &config).await {
+    let employment_id = first.employment_id;
+    if let Err(reason) = reread(&connections, &mut snapshot, employment_id.as_str(), &config).await {
         return (sent, Some(unconfirmed(&first, &format!("reading it back failed: {reason}"))));
     }
     let check = engine::plan(&personio, &snapshot.state, &config, run_date, true);

@@ -188,7 +188,7 @@ pub trait Store: Send + Sync {
 /// The key that names the Loket record a write targets, stable across runs.
 pub fn record_key(write: &Write) -> String {
     use engine::Action;
-    let employment = &write.employment_id.0;
+    let employment = write.employment_id.as_str();
     match &write.action {
         Action::PostWage { after } | Action::PutWage { after, .. } => format!("{employment}/wage/{}", after.start),
         Action::DeleteWage { before } => format!("{employment}/wage/{}", before.value.start),
@@ -316,7 +316,7 @@ impl SqliteStore {
         .bind(run_id)
         .bind(now())
         .bind(phase)
-        .bind(&write.employment_id.0)
+        .bind(write.employment_id.as_str())
         .bind(write.employee_number.to_string())
         .bind(write.rule.as_ref())
         .bind(record_key(write))

@@ -148,7 +148,8 @@ fn period_list_to_domain(record: &wire::PeriodDataOfPeriod) -> Option<PeriodData
     })
 }
 
-pub fn employment_to_domain(employment: &wire::Employment) -> Employment {
+/// Fails only for an id longer than any Loket GUID (`ShortId::MAX_LEN` bytes).
+pub fn employment_to_domain(employment: &wire::Employment) -> Result<Employment, String> {
     let employee = &employment.employee;
     let name = [employee.first_name.clone().unwrap_or_default(), employee.last_name.clone()]
         .iter()
@@ -156,8 +157,10 @@ pub fn employment_to_domain(employment: &wire::Employment) -> Employment {
         .cloned()
         .collect::<Vec<_>>()
         .join(" ");
-    Employment {
-        id: EmploymentId(employment.id.clone()),
+    let id = EmploymentId::new(&employment.id)
+        .ok_or_else(|| format!("employment id `{}` is longer than {} bytes", employment.id, ShortId::MAX_LEN))?;
+    Ok(Employment {
+        id,
         employee_number: EmployeeNumber(u64::try_from(employee.employee_number).unwrap_or(0)),
         income_relationship_number: employment.income_relationship_number.and_then(|n| u64::try_from(n).ok()),
         name: if name.is_empty() { employee.formatted_name.clone() } else { name },
@@ -168,7 +171,7 @@ pub fn employment_to_domain(employment: &wire::Employment) -> Employment {
         benefits_and_deductions: Vec::new(),
         period_data: Vec::new(),
         read_failed: None,
-    }
+    })
 }
 
 /// Reads everything the plan needs for one employer and payroll administration. Company-wide failures go
@@ -279,7 +282,13 @@ pub async fn read_state(
         }
     }
     for (employment, records) in employments.iter().zip(per_employment) {
-        let mut domain = employment_to_domain(employment);
+        let mut domain = match employment_to_domain(employment) {
+            Ok(domain) => domain,
+            Err(reason) => {
+                state.failed_reads.push(reason);
+                continue;
+            }
+        };
         domain.period_data = period_data.remove(&employment.id).unwrap_or_default();
         domain.period_data.sort_by(|a, b| a.key.cmp(&b.key));
         match records {
@@ -428,7 +437,7 @@ pub fn period_data_patch(key: &PeriodDataKey, changes: &[engine::ValueChange]) -
 /// Sends one write of a plan. A PUT sends the record as read (from the snapshot) with only the synced
 /// fields changed and, for wages, no pay scale.
 pub async fn send_write(client: &LoketClient, snapshot: &LoketSnapshot, write: &Write) -> Result<Sent, LoketError> {
-    let employment_id = write.employment_id.0.as_str();
+    let employment_id = write.employment_id.as_str();
     match &write.action {
         Action::PostWage { after } => {
             let created = client.post_wage(employment_id, &new_wage(after)).await?;

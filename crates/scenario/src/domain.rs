@@ -347,7 +347,7 @@ impl LoketSection {
                 })
                 .collect();
             employments.push(Employment {
-                id: EmploymentId(id),
+                id: EmploymentId::new(&id).expect("a derived id is UUID-shaped, 36 bytes"),
                 employee_number: EmployeeNumber(section.employee_number),
                 income_relationship_number: section.income_relationship_number,
                 name: section.name.clone(),

@@ -138,13 +138,13 @@ pub fn match_persons<'a>(
     let mut per_employment: BTreeMap<&str, usize> = BTreeMap::new();
     for (_, _, employment) in &candidates {
         if let Some(employment) = employment {
-            *per_employment.entry(employment.id.0.as_str()).or_default() += 1;
+            *per_employment.entry(employment.id.as_str()).or_default() += 1;
         }
     }
     let mut matches = Vec::new();
     for (person, number, employment) in candidates {
         let Some(employment) = employment else { continue };
-        if per_employment[employment.id.0.as_str()] > 1 {
+        if per_employment[employment.id.as_str()] > 1 {
             issues.push(
                 Issue::error(
                     IssueCode::EmploymentAmbiguous,

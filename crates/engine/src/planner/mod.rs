@@ -53,7 +53,7 @@ pub(crate) struct Part {
 impl Part {
     pub fn push(&mut self, subject: &Subject, rule: &'static str, action: Action) {
         self.writes.push(Write {
-            employment_id: subject.employment.id.clone(),
+            employment_id: subject.employment.id,
             employee_number: subject.employee_number,
             rule: rule.into(),
             action,
@@ -181,7 +181,7 @@ fn plan_employment<'a>(
     let mut employment_plan = EmploymentPlan {
         person: person.id,
         employee_number: matched.employee_number,
-        employment_id: employment.id.clone(),
+        employment_id: employment.id,
         name: if employment.name.is_empty() { person.name() } else { employment.name.clone() },
         writes: Vec::new(),
         withheld: Vec::new(),

@@ -10,7 +10,7 @@ fn write(w: &World, action: Action) -> (engine::state::LoketState, Write) {
     let (_, loket) = w.states();
     let employment = &loket.employments[0];
     let write = Write {
-        employment_id: employment.id.clone(),
+        employment_id: employment.id,
         employee_number: employment.employee_number,
         rule: "test".into(),
         action,

@@ -64,7 +64,7 @@ fn m3_income_number_picks_one_of_several_employments() {
     w.person().attributes.insert("Income number".to_string(), "2".to_string());
     let plan = w.plan();
     assert_eq!(descriptions(&plan), ["S9 add basic wage €4,000.00 per period from 1 Jan 2026"]);
-    assert_eq!(plan.employments[0].employment_id.0, w.scenario.loket.employment_id(1001, Some(2)));
+    assert_eq!(plan.employments[0].employment_id.as_str(), w.scenario.loket.employment_id(1001, Some(2)));
 }
 
 #[test]

@@ -149,8 +149,8 @@ async fn patch_upserts_leaves_omitted_components_and_null_deletes() {
         after: after.map(dec),
     };
     let body = loket::convert::period_data_patch(&key, &[change(4001, None), change(4002, Some("12.5"))]);
-    h.client.patch_payroll_period_data(&employment.id.0, &body).await.unwrap();
-    let records = h.client.payroll_period_data(&employment.id.0).await.unwrap();
+    h.client.patch_payroll_period_data(employment.id.as_str(), &body).await.unwrap();
+    let records = h.client.payroll_period_data(employment.id.as_str()).await.unwrap();
     let january = records
         .iter()
         .find(|record| {
@@ -167,7 +167,7 @@ async fn patch_upserts_leaves_omitted_components_and_null_deletes() {
     let refused = h
         .client
         .patch_payroll_period_data(
-            &employment.id.0,
+            employment.id.as_str(),
             &loket::convert::period_data_patch(&closed, &[change(4001, Some("1"))]),
         )
         .await;
@@ -184,16 +184,16 @@ async fn collective_patch_reports_the_items_that_failed() {
         &snapshot.state.employments[1].owned_key(engine::PeriodId::new(2026, 3).unwrap()),
         std::slice::from_ref(&change),
     );
-    good.employment_id = Some(snapshot.state.employments[1].id.0.clone());
+    good.employment_id = Some(snapshot.state.employments[1].id.to_string());
     let mut bad = loket::convert::period_data_patch(
         &snapshot.state.employments[2].owned_key(engine::PeriodId::new(2025, 12).unwrap()),
         &[change],
     );
-    bad.employment_id = Some(snapshot.state.employments[2].id.0.clone());
+    bad.employment_id = Some(snapshot.state.employments[2].id.to_string());
     let failures =
         h.client.patch_payroll_period_data_collective(&h.emulator.employer_id(), &[good, bad]).await.unwrap();
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].id.as_deref(), Some(snapshot.state.employments[2].id.0.as_str()));
+    assert_eq!(failures[0].id.as_deref(), Some(snapshot.state.employments[2].id.as_str()));
 }
 
 #[tokio::test]

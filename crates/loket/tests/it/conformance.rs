@@ -333,3 +333,25 @@ fn money_never_goes_through_a_float() {
     assert_eq!(serde_json::to_value(&wage).unwrap()["grossWage"].to_string(), "0.1");
     assert!(loket::exact::parse_number("\"12\"").is_err());
 }
+
+#[test]
+fn an_employment_id_longer_than_any_guid_is_a_clear_conversion_error() {
+    let employment = |id: &str| -> wire::Employment {
+        serde_json::from_value(json!({
+            "id": id,
+            "startDate": "2024-01-01",
+            "endDate": null,
+            "incomeRelationshipNumber": 1,
+            "employee": { "id": "e", "employeeNumber": 7, "lastName": "Jansen" }
+        }))
+        .unwrap()
+    };
+    let guid = "0b1e7a52-3f0c-4d6e-9a51-2c7d8e9f0a1b";
+    let converted = loket::convert::employment_to_domain(&employment(guid)).unwrap();
+    assert_eq!(converted.id.as_str(), guid);
+    assert_eq!(converted.name, "Jansen");
+
+    let long = "x".repeat(64);
+    let error = loket::convert::employment_to_domain(&employment(&long)).unwrap_err();
+    assert!(error.contains(&long) && error.contains("longer than 63 bytes"), "{error}");
+}
