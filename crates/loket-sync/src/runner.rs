@@ -149,25 +149,15 @@ async fn reread(
     let employment = &mut snapshot.state.employments[index];
     if config.salary {
         let wages = client.wages(employment_id).await.map_err(|error| error.to_string())?;
-        employment.wages.clear();
-        for wage in wages {
-            let converted = loket::convert::wage_to_domain(&wage)?;
-            snapshot.wages.insert(converted.id.0.clone(), wage);
-            employment.wages.push(converted);
-        }
+        employment.wages = loket::convert::wages_to_domain(wages, &mut snapshot.wages)?;
     }
     if config.recurring {
         let records = client.benefits_and_deductions(employment_id).await.map_err(|error| error.to_string())?;
-        employment.benefits_and_deductions.clear();
-        for record in records {
-            let converted = loket::convert::benefit_to_domain(&record)?;
-            snapshot.benefits.insert(converted.id.0.clone(), record);
-            employment.benefits_and_deductions.push(converted);
-        }
+        employment.benefits_and_deductions = loket::convert::benefits_to_domain(records, &mut snapshot.benefits)?;
     }
     if config.one_time {
         let records = client.payroll_period_data(employment_id).await.map_err(|error| error.to_string())?;
-        employment.period_data = records.iter().filter_map(loket::convert::period_data_to_domain).collect();
+        employment.period_data = loket::convert::period_data_list_to_domain(&records)?;
     }
     Ok(())
 }

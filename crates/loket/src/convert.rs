@@ -133,6 +133,50 @@ pub fn period_data_to_domain(record: &wire::PayrollPeriodData) -> Option<PeriodD
     })
 }
 
+/// One employment's wages in domain form; the wire records are kept in `keep` by id, for the writes that
+/// replace them. One unreadable wage fails them all: never a partial history (G5).
+pub fn wages_to_domain(wages: Vec<wire::Wage>, keep: &mut HashMap<String, wire::Wage>) -> Result<Vec<Wage>, String> {
+    let mut converted = Vec::with_capacity(wages.len());
+    for wage in wages {
+        let domain = wage_to_domain(&wage).map_err(|reason| format!("a wage cannot be read: {reason}"))?;
+        keep.insert(domain.id.0.clone(), wage);
+        converted.push(domain);
+    }
+    Ok(converted)
+}
+
+/// One employment's benefits and deductions in domain form, like [`wages_to_domain`].
+pub fn benefits_to_domain(
+    records: Vec<wire::BenefitOrDeduction>,
+    keep: &mut HashMap<String, wire::BenefitOrDeduction>,
+) -> Result<Vec<BenefitOrDeduction>, String> {
+    let mut converted = Vec::with_capacity(records.len());
+    for record in records {
+        let domain =
+            benefit_to_domain(&record).map_err(|reason| format!("a benefit or deduction cannot be read: {reason}"))?;
+        keep.insert(domain.id.0.clone(), record);
+        converted.push(domain);
+    }
+    Ok(converted)
+}
+
+/// One employment's payroll period data in domain form, sorted by key. A record that cannot be read fails
+/// the whole list rather than being left out (G5).
+pub fn period_data_list_to_domain(records: &[wire::PayrollPeriodData]) -> Result<Vec<PeriodData>, String> {
+    let mut converted = Vec::with_capacity(records.len());
+    for record in records {
+        let domain = period_data_to_domain(record).ok_or_else(|| {
+            format!(
+                "a payroll-period-data record of {}-{:02} cannot be read",
+                record.payroll_period.year, record.payroll_period.period_number
+            )
+        })?;
+        converted.push(domain);
+    }
+    converted.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(converted)
+}
+
 fn period_list_to_domain(record: &wire::PeriodDataOfPeriod) -> Option<PeriodData> {
     Some(PeriodData {
         id: None,
@@ -294,25 +338,14 @@ pub async fn read_state(
         match records {
             Some(Ok(records)) => {
                 domain.default_distribution_unit = records.default_distribution_unit;
-                for wage in records.wages {
-                    match wage_to_domain(&wage) {
-                        Ok(converted) => {
-                            snapshot.wages.insert(converted.id.0.clone(), wage);
-                            domain.wages.push(converted);
-                        }
-                        Err(reason) => domain.read_failed = Some(format!("a wage cannot be read: {reason}")),
+                let converted = wages_to_domain(records.wages, &mut snapshot.wages)
+                    .and_then(|wages| Ok((wages, benefits_to_domain(records.benefits, &mut snapshot.benefits)?)));
+                match converted {
+                    Ok((wages, benefits)) => {
+                        domain.wages = wages;
+                        domain.benefits_and_deductions = benefits;
                     }
-                }
-                for record in records.benefits {
-                    match benefit_to_domain(&record) {
-                        Ok(converted) => {
-                            snapshot.benefits.insert(converted.id.0.clone(), record);
-                            domain.benefits_and_deductions.push(converted);
-                        }
-                        Err(reason) => {
-                            domain.read_failed = Some(format!("a benefit or deduction cannot be read: {reason}"))
-                        }
-                    }
+                    Err(reason) => domain.read_failed = Some(reason),
                 }
             }
             Some(Err(reason)) => domain.read_failed = Some(reason),

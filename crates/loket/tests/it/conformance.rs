@@ -355,3 +355,25 @@ fn an_employment_id_longer_than_any_guid_is_a_clear_conversion_error() {
     let error = loket::convert::employment_to_domain(&employment(&long)).unwrap_err();
     assert!(error.contains(&long) && error.contains("longer than 63 bytes"), "{error}");
 }
+
+#[test]
+fn period_data_that_cannot_be_read_fails_the_list_instead_of_dropping_out() {
+    let record = |year: i64, period: i64| -> wire::PayrollPeriodData {
+        serde_json::from_value(json!({
+            "id": format!("pd-{year}-{period}"),
+            "payrollPeriod": { "year": year, "periodNumber": period },
+            "shift": { "shiftNumber": 1 },
+            "payslipType": { "key": 1 },
+            "distributionUnit": { "key": "unit" },
+            "payrollComponents": [ { "payrollComponent": { "key": 8000 }, "value": 250.5 } ]
+        }))
+        .unwrap()
+    };
+    let readable = loket::convert::period_data_list_to_domain(&[record(2026, 3), record(2026, 1)]).unwrap();
+    assert_eq!(readable.len(), 2);
+    assert!(readable[0].key < readable[1].key, "sorted by key");
+    assert_eq!(readable[0].values[&engine::ComponentKey(8000)], Decimal::new(2505, 1));
+
+    let error = loket::convert::period_data_list_to_domain(&[record(2026, 1), record(2026, 99)]).unwrap_err();
+    assert!(error.contains("2026-99") && error.contains("cannot be read"), "{error}");
+}
