@@ -290,7 +290,7 @@ impl SqliteStore {
             let found: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
                 .fetch_one(&self.pool)
                 .await?
-                .get(0);
+                .try_get(0)?;
             if found > known {
                 return Err(StoreError::Newer { path: self.path.clone(), found, known });
             }
@@ -408,27 +408,29 @@ impl Store for SqliteStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|row| RunRow {
-                id: row.get(0),
-                command: row.get(1),
-                started_at: row.get(2),
-                finished_at: row.get(3),
-                who: row.get(4),
-                run_date: row.get(5),
-                outcome: row.get(6),
-                writes_planned: row.get(7),
-                writes_sent: row.get(8),
-                errors: row.get(9),
-                warnings: row.get(10),
-                allow_mass_changes: row.get(11),
+            .map(|row| {
+                Ok(RunRow {
+                    id: row.try_get("id")?,
+                    command: row.try_get("command")?,
+                    started_at: row.try_get("started_at")?,
+                    finished_at: row.try_get("finished_at")?,
+                    who: row.try_get("who")?,
+                    run_date: row.try_get("run_date")?,
+                    outcome: row.try_get("outcome")?,
+                    writes_planned: row.try_get("writes_planned")?,
+                    writes_sent: row.try_get("writes_sent")?,
+                    errors: row.try_get("errors")?,
+                    warnings: row.try_get("warnings")?,
+                    allow_mass_changes: row.try_get("allow_mass_changes")?,
+                })
             })
-            .collect())
+            .collect::<Result<Vec<_>, sqlx::Error>>()?)
     }
 
     async fn issues(&self, run_id: Option<i64>) -> Result<Vec<IssueRow>, StoreError> {
         let run_id = match run_id {
             Some(id) => id,
-            None => sqlx::query("SELECT COALESCE(MAX(id), 0) FROM runs").fetch_one(&self.pool).await?.get(0),
+            None => sqlx::query("SELECT COALESCE(MAX(id), 0) FROM runs").fetch_one(&self.pool).await?.try_get(0)?,
         };
         let rows = sqlx::query("SELECT run_id, code, severity, person, employee_number, period, message FROM issues WHERE run_id = ? ORDER BY code, id")
             .bind(run_id)
@@ -436,16 +438,18 @@ impl Store for SqliteStore {
             .await?;
         Ok(rows
             .iter()
-            .map(|row| IssueRow {
-                run_id: row.get(0),
-                code: row.get(1),
-                severity: row.get(2),
-                person: row.get(3),
-                employee_number: row.get(4),
-                period: row.get(5),
-                message: row.get(6),
+            .map(|row| {
+                Ok(IssueRow {
+                    run_id: row.try_get("run_id")?,
+                    code: row.try_get("code")?,
+                    severity: row.try_get("severity")?,
+                    person: row.try_get("person")?,
+                    employee_number: row.try_get("employee_number")?,
+                    period: row.try_get("period")?,
+                    message: row.try_get("message")?,
+                })
             })
-            .collect())
+            .collect::<Result<Vec<_>, sqlx::Error>>()?)
     }
 
     async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError> {
@@ -460,19 +464,21 @@ impl Store for SqliteStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|row| JournalRow {
-                id: row.get(0),
-                run_id: row.get(1),
-                at: row.get(2),
-                phase: row.get(3),
-                employee_number: row.get(4),
-                rule: row.get(5),
-                description: row.get(6),
-                before_value: row.get(7),
-                after_value: row.get(8),
-                outcome: row.get(9),
+            .map(|row| {
+                Ok(JournalRow {
+                    id: row.try_get("id")?,
+                    run_id: row.try_get("run_id")?,
+                    at: row.try_get("at")?,
+                    phase: row.try_get("phase")?,
+                    employee_number: row.try_get("employee_number")?,
+                    rule: row.try_get("rule")?,
+                    description: row.try_get("description")?,
+                    before_value: row.try_get("before_value")?,
+                    after_value: row.try_get("after_value")?,
+                    outcome: row.try_get("outcome")?,
+                })
             })
-            .collect())
+            .collect::<Result<Vec<_>, sqlx::Error>>()?)
     }
 
     async fn last_written(&self) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
@@ -483,8 +489,8 @@ impl Store for SqliteStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|row| (row.get::<String, _>(0), (row.get::<String, _>(1), row.get::<String, _>(2))))
-            .collect())
+            .map(|row| Ok((row.try_get::<String, _>(0)?, (row.try_get::<String, _>(1)?, row.try_get::<String, _>(2)?))))
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn acquire_lock(&self, key: &str, holder: &str, minutes: i64) -> Result<(), StoreError> {
@@ -499,16 +505,16 @@ impl Store for SqliteStore {
                 .fetch_optional(&mut *connection)
                 .await?;
             if let Some(row) = existing {
-                let expires_at: String = row.get(2);
-                let pid: i64 = row.get(3);
+                let expires_at: String = row.try_get("expires_at")?;
+                let pid: i64 = row.try_get("pid")?;
                 // A lock expires with time, and at once when its process is gone (killed) on this machine.
                 let alive = pid > 0 && Path::new(&format!("/proc/{pid}")).exists() || !Path::new("/proc/self").exists();
                 let still_held = alive && expires_at.parse::<jiff::Timestamp>().map(|at| at > now).unwrap_or(false);
                 if still_held {
                     return Err(StoreError::Locked {
                         key: key.to_string(),
-                        holder: row.get(0),
-                        since: row.get(1),
+                        holder: row.try_get("holder")?,
+                        since: row.try_get("acquired_at")?,
                         expires: expires_at,
                     });
                 }

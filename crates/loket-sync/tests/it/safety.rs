@@ -268,6 +268,22 @@ fn bad_state_files_are_refused_without_losing_data_or_writing_to_loket() {
     let refused = run_in(&site, &["sync", "--yes"]).assert().code(2);
     assert!(stderr(&refused).contains("written by a newer loket-sync (schema 99"), "{}", stderr(&refused));
     assert_eq!(site.loket.writes(), 0);
+    std::fs::remove_file(&database).unwrap();
+    // A run row edited by hand into the wrong type: the history commands say so instead of crashing.
+    let created = store(&site);
+    site._runtime.block_on(async {
+        created.close().await;
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display())).await.unwrap();
+        sqlx::query("INSERT INTO runs (command, started_at, who, run_date, writes_planned) VALUES ('sync', 'yesterday', 'me', '2026-11-26', 'lots')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let refused = run_in(&site, &["runs"]).assert().failure();
+    let message = stderr(&refused);
+    assert!(message.contains("the state database failed") && message.contains("writes_planned"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
     // A state path whose directory does not exist, or that is a directory.
     let text = std::fs::read_to_string(&site.config).unwrap();
     std::fs::write(&site.config, format!("{text}\n[state]\npath = \"missing/dir/state.db\"\n")).unwrap();
