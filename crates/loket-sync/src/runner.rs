@@ -71,22 +71,15 @@ pub async fn check_config(
         .payroll_periods(&connections.administration_id)
         .await
         .map_err(|error| read_error("loket", format!("cannot read the payroll periods: {error}")))?;
-    let periods: Vec<engine::Period> = periods.iter().filter_map(loket::convert::period_to_domain).collect();
-    let calendar = engine::Calendar::new(periods).map_err(|error| read_error("loket", error.to_string()))?;
+    let calendar = loket::convert::calendar_to_domain(&periods)
+        .map_err(|error| read_error("loket", format!("cannot read the payroll periods: {error}")))?;
     let mut loket = LoketState { calendar, ..LoketState::default() };
     for year in loket.calendar.years() {
         let components =
             connections.loket.payroll_components(&connections.administration_id, year).await.map_err(|error| {
                 read_error("loket", format!("cannot read the payroll components of {year}: {error}"))
             })?;
-        loket.components.insert(
-            year,
-            components
-                .iter()
-                .filter_map(loket::convert::component_to_domain)
-                .map(|component| (component.key, component))
-                .collect(),
-        );
+        loket.components.insert(year, loket::convert::catalogue_to_domain(&components));
     }
     engine::validate(config, &types, &loket, run_date)
 }

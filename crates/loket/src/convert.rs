@@ -42,6 +42,25 @@ pub fn period_to_domain(period: &wire::PayrollPeriod) -> Option<Period> {
     Some(Period { id, start: period.start_date, end: period.end_date, closed })
 }
 
+/// The payroll calendar from Loket's periods. A period that cannot be read is an error, not a gap in the
+/// calendar (a gap would turn its one-time payments into `no_payroll_period` warnings).
+pub fn calendar_to_domain(periods: &[wire::PayrollPeriod]) -> Result<Calendar, String> {
+    let periods = periods
+        .iter()
+        .map(|period| {
+            period_to_domain(period).ok_or_else(|| {
+                format!("payroll period {}-{} cannot be read: no such period", period.year, period.period_number)
+            })
+        })
+        .collect::<Result<Vec<Period>, String>>()?;
+    Calendar::new(periods).map_err(|error| error.to_string())
+}
+
+/// The payroll components of one year, by key.
+pub fn catalogue_to_domain(components: &[wire::PayrollComponent]) -> BTreeMap<ComponentKey, Component> {
+    components.iter().filter_map(component_to_domain).map(|component| (component.key, component)).collect()
+}
+
 pub fn component_to_domain(component: &wire::PayrollComponent) -> Option<Component> {
     Some(Component {
         key: ComponentKey(u32::try_from(component.key).ok()?),
@@ -231,24 +250,16 @@ pub async fn read_state(
     let state = &mut snapshot.state;
 
     match client.payroll_periods(administration_id).await {
-        Ok(periods) => {
-            let periods: Vec<Period> = periods.iter().filter_map(period_to_domain).collect();
-            match Calendar::new(periods) {
-                Ok(calendar) => state.calendar = calendar,
-                Err(error) => state.failed_reads.push(format!("payroll periods: {error}")),
-            }
-        }
+        Ok(periods) => match calendar_to_domain(&periods) {
+            Ok(calendar) => state.calendar = calendar,
+            Err(error) => state.failed_reads.push(format!("payroll periods: {error}")),
+        },
         Err(error) => state.failed_reads.push(format!("payroll periods: {error}")),
     }
     for year in state.calendar.years() {
         match client.payroll_components(administration_id, year).await {
             Ok(components) => {
-                let catalogue = components
-                    .iter()
-                    .filter_map(component_to_domain)
-                    .map(|component| (component.key, component))
-                    .collect();
-                state.components.insert(year, catalogue);
+                state.components.insert(year, catalogue_to_domain(&components));
             }
             Err(error) => state.failed_reads.push(format!("payroll components of {year}: {error}")),
         }

@@ -377,3 +377,26 @@ fn period_data_that_cannot_be_read_fails_the_list_instead_of_dropping_out() {
     let error = loket::convert::period_data_list_to_domain(&[record(2026, 1), record(2026, 99)]).unwrap_err();
     assert!(error.contains("2026-99") && error.contains("cannot be read"), "{error}");
 }
+
+#[test]
+fn a_payroll_period_that_cannot_be_read_fails_the_calendar_instead_of_leaving_a_gap() {
+    let period = |number: i64, start: &str, end: &str| -> wire::PayrollPeriod {
+        serde_json::from_value(json!({
+            "id": 202600 + number,
+            "year": 2026,
+            "periodNumber": number,
+            "startDate": start,
+            "endDate": end,
+            "payrollPeriodType": { "key": 1, "value": "Maand" }
+        }))
+        .unwrap()
+    };
+    let january = period(1, "2026-01-01", "2026-01-31");
+    let february = period(2, "2026-02-01", "2026-02-28");
+    let calendar = loket::convert::calendar_to_domain(&[february.clone(), january.clone()]).unwrap();
+    assert_eq!(calendar.periods().len(), 2);
+
+    let broken = period(0, "2026-03-01", "2026-03-31");
+    let error = loket::convert::calendar_to_domain(&[january, february, broken]).unwrap_err();
+    assert!(error.contains("payroll period 2026-0 cannot be read"), "{error}");
+}
