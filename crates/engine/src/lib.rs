@@ -1,4 +1,4 @@
-//! The loket-sync engine: every rule of SYNC-RULES.md as a pure function.
+//! The loket-sync engine: every rule of docs/SYNC-RULES.md as a pure function.
 //!
 //! `plan(personio, loket, config, run_date, allow_mass_changes)` takes the state of both systems at
 //! domain level, the configuration and the run date, and returns the exact Loket writes (in an order Loket

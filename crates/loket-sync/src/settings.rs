@@ -28,7 +28,12 @@ pub struct FieldError {
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.file.display(), self.line, self.field, self.message)
+        // Line 0: the file as a whole (it is missing or unreadable), not a place in it.
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}: {}", self.file.display(), self.line, self.field, self.message)
+        }
     }
 }
 

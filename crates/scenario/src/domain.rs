@@ -18,7 +18,9 @@ use crate::format::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("the scenario file cannot be read: {0}")]
+    #[error("the scenario file {0}")]
+    Read(String),
+    #[error("this is not a valid scenario file: {0}")]
     Parse(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },

@@ -23,8 +23,13 @@ impl Scenario {
 
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|error| ScenarioError::Parse(format!("{}: {error}", path.display())))?;
-        Scenario::from_json(&text).map_err(|error| ScenarioError::Parse(format!("{}: {error}", path.display())))
+            .map_err(|error| ScenarioError::Read(format!("{} cannot be read: {error}", path.display())))?;
+        Scenario::from_json(&text).map_err(|error| match error {
+            ScenarioError::Parse(reason) => {
+                ScenarioError::Parse(format!("{} ({reason}); see the format in docs/SCENARIOS.md", path.display()))
+            }
+            other => other,
+        })
     }
 
     /// The engine configuration of this file, for its only legal entity.

@@ -66,6 +66,23 @@ fn scenario_run_fails_a_file_whose_expectation_is_wrong() {
     assert!(stdout.contains("FAIL") && stdout.contains("4166.66"), "{stdout}");
 }
 
+#[test]
+fn scenario_run_says_which_file_is_missing_or_not_a_scenario_and_runs_the_rest() {
+    let directory = temp_dir("bad-scenario-files");
+    let invalid = directory.join("invalid.json");
+    std::fs::write(&invalid, r#"{"description": "no name"}"#).unwrap();
+    let missing = directory.join("missing.json");
+    let good = &scenarios()[0];
+    let assert = binary().args(["scenario", "run"]).arg(&missing).arg(&invalid).arg(good).assert().code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("missing.json cannot be read: No such file"), "{stdout}");
+    assert!(
+        stdout.contains("this is not a valid scenario file") && stdout.contains("missing field `name`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("PASS {}", good.display())), "{stdout}");
+}
+
 /// Both emulators seeded from a scenario file, a configuration pointing at them, and tokens on disk.
 struct Site {
     directory: PathBuf,
@@ -281,6 +298,13 @@ benefit_component = "7010"
 fn init_writes_a_file_that_parses_and_refuses_to_overwrite() {
     let directory = temp_dir("init");
     let path = directory.join("loket-sync.toml");
+    // Before init: the missing file is named, with what to do.
+    let missing = binary().arg("--config").arg(&path).args(["check", "--offline"]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&missing.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!("{}: there is no configuration file here; run `loket-sync init`", path.display())),
+        "{stderr}"
+    );
     binary().arg("--config").arg(&path).args(["init", "--environment", "acceptance"]).assert().code(0);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("environment = \"acceptance\""));
