@@ -878,7 +878,7 @@ async fn period_data_defaults(
             cost_center: None,
             cost_unit: None,
         },
-        values: BTreeMap::new(),
+        values: Default::default(),
     };
     entity_response(StatusCode::OK, &headers, wire::VERSION_2018, period_data_view(&world, &record))
 }

@@ -244,7 +244,88 @@ pub struct PeriodDataKey {
 pub struct PeriodData {
     pub id: Option<RecordId>,
     pub key: PeriodDataKey,
-    pub values: BTreeMap<ComponentKey, Decimal>,
+    pub values: ComponentValues,
+}
+
+/// A record's values by component, sorted and without duplicates. A record holds a handful, and a company
+/// holds one record per employee and period, so a sorted vector (one small allocation) takes a fraction of
+/// a tree's memory and time. Serialized as a map, like `BTreeMap<ComponentKey, Decimal>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ComponentValues(Vec<(ComponentKey, Decimal)>);
+
+impl ComponentValues {
+    fn position(&self, key: &ComponentKey) -> Result<usize, usize> {
+        self.0.binary_search_by_key(key, |(candidate, _)| *candidate)
+    }
+
+    pub fn get(&self, key: &ComponentKey) -> Option<&Decimal> {
+        self.position(key).ok().map(|index| &self.0[index].1)
+    }
+
+    pub fn contains_key(&self, key: &ComponentKey) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Sets a value; returns the one it replaces.
+    pub fn insert(&mut self, key: ComponentKey, value: Decimal) -> Option<Decimal> {
+        match self.position(&key) {
+            Ok(index) => Some(std::mem::replace(&mut self.0[index].1, value)),
+            Err(index) => {
+                self.0.insert(index, (key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &ComponentKey) -> Option<Decimal> {
+        self.position(key).ok().map(|index| self.0.remove(index).1)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &ComponentKey> + '_ {
+        self.0.iter().map(|(key, _)| key)
+    }
+
+    /// In component order.
+    pub fn iter(&self) -> impl Iterator<Item = (&ComponentKey, &Decimal)> + '_ {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Like a map: a later value for the same component replaces an earlier one.
+impl FromIterator<(ComponentKey, Decimal)> for ComponentValues {
+    fn from_iter<I: IntoIterator<Item = (ComponentKey, Decimal)>>(items: I) -> ComponentValues {
+        let mut values: Vec<(ComponentKey, Decimal)> = items.into_iter().collect();
+        // Stable: among equal keys the input order stays, so keeping the last keeps the later value.
+        values.sort_by_key(|(key, _)| *key);
+        let mut unique: Vec<(ComponentKey, Decimal)> = Vec::with_capacity(values.len());
+        for (key, value) in values {
+            match unique.last_mut() {
+                Some(last) if last.0 == key => last.1 = value,
+                _ => unique.push((key, value)),
+            }
+        }
+        ComponentValues(unique)
+    }
+}
+
+impl Serialize for ComponentValues {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(key, value)| (key, value)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ComponentValues {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ComponentValues, D::Error> {
+        Ok(BTreeMap::<ComponentKey, Decimal>::deserialize(deserializer)?.into_iter().collect())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -111,7 +111,7 @@ fn period_id(period: &wire::PeriodRef) -> Option<PeriodId> {
     PeriodId::new(i16::try_from(period.year).ok()?, u8::try_from(period.period_number).ok()?)
 }
 
-fn values(components: &[wire::ComponentValue]) -> BTreeMap<ComponentKey, Decimal> {
+fn values(components: &[wire::ComponentValue]) -> engine::state::ComponentValues {
     components
         .iter()
         .filter_map(|item| Some((ComponentKey(u32::try_from(item.payroll_component.key).ok()?), item.value?)))

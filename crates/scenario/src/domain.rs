@@ -345,7 +345,7 @@ impl LoketSection {
                         cost_center: None,
                         cost_unit: None,
                     },
-                    values,
+                    values: values.into_iter().collect(),
                 })
                 .collect();
             employments.push(Employment {
@@ -399,7 +399,7 @@ pub fn employments_section(state: &LoketState) -> Vec<LoketEmploymentSection> {
             benefits.sort_by_key(|record| (record.component, record.start));
             let mut items = Vec::new();
             for record in &employment.period_data {
-                for (component, value) in &record.values {
+                for (component, value) in record.values.iter() {
                     items.push(PeriodDataItem {
                         period: record.key.period,
                         component: component.0,

@@ -34,3 +34,27 @@ fn dates_format_for_messages() {
     assert_eq!(format_date(jiff::civil::date(2026, 1, 14)), "14 Jan 2026");
     assert_eq!(end_of_month_after(jiff::civil::date(2026, 3, 15), 12), jiff::civil::date(2027, 3, 31));
 }
+
+#[test]
+fn component_values_behave_like_a_sorted_map_and_serialize_as_one() {
+    use engine::state::ComponentValues;
+    let key = engine::ComponentKey;
+    let mut values: ComponentValues =
+        [(key(8001), Decimal::new(1, 0)), (key(4001), Decimal::new(2, 0)), (key(8001), Decimal::new(3, 0))]
+            .into_iter()
+            .collect();
+    // A later value for the same component wins, as in a map; keys come out sorted.
+    assert_eq!(values.keys().copied().collect::<Vec<_>>(), vec![key(4001), key(8001)]);
+    assert_eq!(values.get(&key(8001)), Some(&Decimal::new(3, 0)));
+    assert_eq!(values.insert(key(5000), Decimal::new(5, 0)), None);
+    assert_eq!(values.insert(key(4001), Decimal::new(6, 0)), Some(Decimal::new(2, 0)));
+    assert_eq!(values.keys().copied().collect::<Vec<_>>(), vec![key(4001), key(5000), key(8001)]);
+    assert_eq!(values.remove(&key(5000)), Some(Decimal::new(5, 0)));
+    assert_eq!(values.remove(&key(5000)), None);
+    assert!(!values.contains_key(&key(5000)) && values.len() == 2);
+
+    let json = serde_json::to_string(&values).unwrap();
+    assert_eq!(json, r#"{"4001":"6","8001":"3"}"#);
+    let back: ComponentValues = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, values);
+}

@@ -372,7 +372,7 @@ fn period_data_that_cannot_be_read_fails_the_list_instead_of_dropping_out() {
     let readable = loket::convert::period_data_list_to_domain(&[record(2026, 3), record(2026, 1)]).unwrap();
     assert_eq!(readable.len(), 2);
     assert!(readable[0].key < readable[1].key, "sorted by key");
-    assert_eq!(readable[0].values[&engine::ComponentKey(8000)], Decimal::new(2505, 1));
+    assert_eq!(readable[0].values.get(&engine::ComponentKey(8000)), Some(&Decimal::new(2505, 1)));
 
     let error = loket::convert::period_data_list_to_domain(&[record(2026, 1), record(2026, 99)]).unwrap_err();
     assert!(error.contains("2026-99") && error.contains("cannot be read"), "{error}");
