@@ -18,6 +18,18 @@ fn store(site: &Site) -> SqliteStore {
     site._runtime.block_on(SqliteStore::open(&site.directory.join("loket-sync.db"))).unwrap()
 }
 
+/// Creates the state store, then changes it by hand with one SQL statement, as someone outside loket-sync might.
+fn fresh_store_edited(site: &Site, statement: &str) {
+    let created = store(site);
+    let database = site.directory.join("loket-sync.db");
+    site._runtime.block_on(async {
+        created.close().await;
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display())).await.unwrap();
+        sqlx::query(statement).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
 /// Counts every record, so a duplicate shows even where the comparison keys by start date.
 fn records(section: &LoketSection) -> usize {
     section
@@ -255,31 +267,19 @@ fn bad_state_files_are_refused_without_losing_data_or_writing_to_loket() {
     assert!(stderr(&refused).contains("it has a table `invoices`"), "{}", stderr(&refused));
     std::fs::remove_file(&database).unwrap();
     // A database from a newer loket-sync.
-    let created = store(&site);
-    site._runtime.block_on(async {
-        created.close().await;
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display())).await.unwrap();
-        sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (99, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    });
+    fresh_store_edited(
+        &site,
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (99, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+    );
     let refused = run_in(&site, &["sync", "--yes"]).assert().code(2);
     assert!(stderr(&refused).contains("written by a newer loket-sync (schema 99"), "{}", stderr(&refused));
     assert_eq!(site.loket.writes(), 0);
     std::fs::remove_file(&database).unwrap();
     // A run row edited by hand into the wrong type: the history commands say so instead of crashing.
-    let created = store(&site);
-    site._runtime.block_on(async {
-        created.close().await;
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display())).await.unwrap();
-        sqlx::query("INSERT INTO runs (command, started_at, who, run_date, writes_planned) VALUES ('sync', 'yesterday', 'me', '2026-11-26', 'lots')")
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    });
+    fresh_store_edited(
+        &site,
+        "INSERT INTO runs (command, started_at, who, run_date, writes_planned) VALUES ('sync', 'yesterday', 'me', '2026-11-26', 'lots')",
+    );
     let refused = run_in(&site, &["runs"]).assert().failure();
     let message = stderr(&refused);
     assert!(message.contains("the state database failed") && message.contains("writes_planned"), "{message}");
