@@ -55,6 +55,27 @@ fn component_values_behave_like_a_sorted_map_and_serialize_as_one() {
 
     let json = serde_json::to_string(&values).unwrap();
     assert_eq!(json, r#"{"4001":"6","8001":"3"}"#);
-    let back: ComponentValues = serde_json::from_str(&json).unwrap();
+    let mut back: ComponentValues = serde_json::from_str(&json).unwrap();
     assert_eq!(back, values);
+
+    // Small and large alike: insert before, between and after; remove first and last.
+    back.insert(key(1), Decimal::ONE);
+    back.insert(key(9999), Decimal::TEN);
+    back.insert(key(5000), Decimal::TWO);
+    assert_eq!(
+        back.iter().map(|(key, value)| (key.0, *value)).collect::<Vec<_>>(),
+        vec![
+            (1, Decimal::ONE),
+            (4001, Decimal::new(6, 0)),
+            (5000, Decimal::TWO),
+            (8001, Decimal::new(3, 0)),
+            (9999, Decimal::TEN)
+        ]
+    );
+    let mut small: ComponentValues = [(key(7), Decimal::ONE)].into_iter().collect();
+    assert_eq!(small.insert(key(3), Decimal::TWO), None);
+    assert_eq!(small.keys().map(|key| key.0).collect::<Vec<_>>(), vec![3, 7]);
+    assert_eq!(small.remove(&key(3)), Some(Decimal::TWO));
+    assert_eq!(small.remove(&key(7)), Some(Decimal::ONE));
+    assert!(small.is_empty() && small == ComponentValues::default());
 }
