@@ -253,6 +253,16 @@ pub fn validate(
                 ));
                 continue;
             }
+            TypeCategory::Unsupported => {
+                errors.push(ConfigError::new(
+                    field("personio_type"),
+                    format!(
+                        "`{}` is a Personio compensation type of a category the sync does not handle: only recurring and one-time types can be mapped. Remove this mapping, or record these payments under a recurring or one-time type in Personio.",
+                        compensation_type.name
+                    ),
+                ));
+                continue;
+            }
         };
         if let Some(first) = seen_types.insert(compensation_type.id.clone(), index) {
             errors.push(ConfigError::new(

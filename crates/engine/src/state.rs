@@ -29,6 +29,9 @@ pub enum TypeCategory {
     HourlySalary,
     Recurring,
     OneTime,
+    /// Any other category Personio reports (its bonus categories are unconfirmed): known, so that mapping
+    /// one gets a clear error, and never synced.
+    Unsupported,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,13 +20,15 @@ use rust_decimal::Decimal;
 use crate::client::PersonioClient;
 use crate::wire;
 
-pub fn category(text: &str) -> Option<TypeCategory> {
+/// Personio's category text; any category other than the four the sync knows is `Unsupported` (kept, so
+/// that mapping such a type is a clear configuration error rather than "no such type").
+pub fn category(text: &str) -> TypeCategory {
     match text {
-        wire::FIXED_SALARY => Some(TypeCategory::FixedSalary),
-        wire::HOURLY_SALARY => Some(TypeCategory::HourlySalary),
-        wire::RECURRING => Some(TypeCategory::Recurring),
-        wire::ONE_TIME => Some(TypeCategory::OneTime),
-        _ => None,
+        wire::FIXED_SALARY => TypeCategory::FixedSalary,
+        wire::HOURLY_SALARY => TypeCategory::HourlySalary,
+        wire::RECURRING => TypeCategory::Recurring,
+        wire::ONE_TIME => TypeCategory::OneTime,
+        _ => TypeCategory::Unsupported,
     }
 }
 
@@ -67,13 +69,11 @@ pub fn months(from: Date, to: Date) -> Vec<(Date, Date)> {
 pub fn types_to_domain(types: &[wire::CompensationType]) -> Vec<CompensationType> {
     types
         .iter()
-        .filter_map(|kind| {
-            Some(CompensationType {
-                id: kind.id.clone(),
-                name: kind.name.clone(),
-                category: category(&kind.category)?,
-                unit: kind.unit.clone(),
-            })
+        .map(|kind| CompensationType {
+            id: kind.id.clone(),
+            name: kind.name.clone(),
+            category: category(&kind.category),
+            unit: kind.unit.clone(),
         })
         .collect()
 }

@@ -130,6 +130,28 @@ fn k4_mapping_without_component_twice_or_a_salary_type() {
 }
 
 #[test]
+fn k4_a_type_of_a_category_the_sync_does_not_handle_is_named_not_called_unknown() {
+    let mut w = world();
+    w.scenario.personio.compensation_types.push(scenario::CompensationTypeSection {
+        id: None,
+        name: "Sales commission".to_string(),
+        category: engine::state::TypeCategory::Unsupported,
+        unit: None,
+    });
+    w.config().mappings.push(mapping("Sales commission", Some(7099), None));
+    let found = errors(&w);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].0.ends_with("personio_type"), "{found:?}");
+    assert!(
+        found[0]
+            .1
+            .contains("`Sales commission` is a Personio compensation type of a category the sync does not handle"),
+        "{found:?}"
+    );
+    assert!(!found[0].1.contains("has no compensation type"), "{found:?}");
+}
+
+#[test]
 fn k4_component_missing_in_a_later_year() {
     let mut w = world();
     w.today("2026-11-15");

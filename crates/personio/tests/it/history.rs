@@ -144,3 +144,22 @@ async fn a_failed_window_fails_the_whole_read() {
     assert_eq!(plan.n_writes(), 0);
     assert!(plan.issues.iter().any(|issue| issue.code == engine::IssueCode::ReadFailed && issue.person.is_none()));
 }
+
+#[test]
+fn a_type_of_an_unknown_category_is_kept_as_unsupported_not_dropped() {
+    use engine::state::TypeCategory;
+    use personio::wire::CompensationType;
+    let kind = |id: &str, category: &str| CompensationType {
+        id: id.to_string(),
+        name: format!("type {id}"),
+        category: category.to_string(),
+        unit: None,
+    };
+    let types =
+        personio::history::types_to_domain(&[kind("a", "ONE_TIME"), kind("b", "BONUS"), kind("c", "RECURRING")]);
+    let categories: Vec<(&str, TypeCategory)> = types.iter().map(|kind| (kind.id.as_str(), kind.category)).collect();
+    assert_eq!(
+        categories,
+        vec![("a", TypeCategory::OneTime), ("b", TypeCategory::Unsupported), ("c", TypeCategory::Recurring)]
+    );
+}
