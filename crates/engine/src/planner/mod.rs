@@ -211,6 +211,7 @@ fn plan_employment<'a>(
     if config.one_time {
         parts.push(one_time::plan(&subject, loket, valid, config.recurring));
     }
+    employment_plan.writes.reserve_exact(parts.iter().map(|part| part.writes.len()).sum());
     for part in parts {
         employment_plan.writes.extend(part.writes);
         issues.extend(part.issues);
