@@ -126,8 +126,14 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
                 });
             }
         }
-        let mut attributes = BTreeMap::new();
-        attributes.insert("Employee number – Loket".to_string(), number.to_string());
+        // As Personio's v2 API sends them: by id, without a label (M2).
+        let attributes = vec![PersonAttribute {
+            id: "dynamic_2001".to_string(),
+            global_id: "employee_number_loket".to_string(),
+            label: None,
+            kind: "int".to_string(),
+            value: number.to_string(),
+        }];
         persons.push(Person {
             id: PersonId(number),
             first_name: "Employee".to_string(),
@@ -154,6 +160,7 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
                 value: WageValue { start: date(2021, 1, 1), kind: WageKind::Periodic, amount: money(base) },
                 pay_scale: None,
                 pay_grade: None,
+                full_time: true,
             },
             Wage {
                 id: RecordId(format!("{id}-w2")),
@@ -164,6 +171,7 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
                 },
                 pay_scale: None,
                 pay_grade: None,
+                full_time: true,
             },
         ];
         let benefits = vec![
@@ -224,7 +232,7 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
             name: format!("Employee {number}"),
             start: date(2020, 1, 1),
             end: None,
-            default_distribution_unit: ShortId::new("unit"),
+            period_data_defaults: PeriodDataDefaults::with_distribution_unit(ShortId::new("unit")),
             wages,
             benefits_and_deductions: benefits,
             period_data,
@@ -239,6 +247,7 @@ fn company(employees: u64) -> (PersonioState, LoketState, Config, Date) {
         failed_reads: Vec::new(),
     };
     let mut config = Config::new("1", date(2024, 1, 1));
+    config.employee_number_attribute = "dynamic_2001".to_string();
     config.salary = true;
     config.recurring = true;
     config.one_time = true;

@@ -125,6 +125,15 @@ pub struct ValidConfig {
     pub recurring_components: BTreeSet<ComponentKey>,
     /// The components one-time mappings target: the period-data values the sync owns.
     pub one_time_components: BTreeSet<ComponentKey>,
+    /// The years Loket has opened: it has payroll periods, and so a component catalogue, for them (R10).
+    pub open_years: BTreeSet<i16>,
+}
+
+impl ValidConfig {
+    /// Whether Loket has opened the year of `date` (R10).
+    pub fn year_open(&self, date: CivilDate) -> bool {
+        self.open_years.contains(&date.year())
+    }
 }
 
 impl ValidConfig {
@@ -369,6 +378,7 @@ pub fn validate(
             horizon,
             recurring_components: components(MappingKind::Recurring),
             one_time_components: components(MappingKind::OneTime),
+            open_years: loket.calendar.years().into_iter().filter(|year| loket.components.contains_key(year)).collect(),
             mappings,
             warnings,
         })

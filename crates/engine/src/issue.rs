@@ -26,6 +26,14 @@ pub enum IssueCode {
     WageAfterHorizon,
     ReadFailed,
     BlastRadiusExceeded,
+    /// R10: a record starts in a year Loket has not opened.
+    YearNotOpen,
+    /// O5: another record of the period holds a one-time-mapped value.
+    PeriodDataElsewhere,
+    /// M2: not one in-scope person has a value for the configured employee-number attribute.
+    AttributeNotFound,
+    /// S4: a managed Loket wage was entered as the actual (part-time) wage and is rewritten as full-time.
+    WageNotFullTime,
     /// Not a planning rule: Loket refused a write while the plan was applied (the runner reports it).
     WriteFailed,
     /// Not a planning rule: Loket accepted the writes, but reading the employment back shows changes still
@@ -53,6 +61,10 @@ impl IssueCode {
             IssueCode::WageAfterHorizon => "wage_after_horizon",
             IssueCode::ReadFailed => "read_failed",
             IssueCode::BlastRadiusExceeded => "blast_radius_exceeded",
+            IssueCode::YearNotOpen => "year_not_open",
+            IssueCode::PeriodDataElsewhere => "period_data_elsewhere",
+            IssueCode::AttributeNotFound => "attribute_not_found",
+            IssueCode::WageNotFullTime => "wage_not_full_time",
             IssueCode::WriteFailed => "write_failed",
             IssueCode::WriteUnconfirmed => "write_unconfirmed",
         }

@@ -23,7 +23,10 @@ pub use config::{Config, ConfigError, Mapping, ValidConfig, validate};
 pub use issue::{Issue, IssueCode, Severity};
 pub use model::{Rejection, apply};
 pub use plan::{Action, EmploymentPlan, GuardReport, Plan, ValueChange, Withheld, Write};
-pub use planner::{label_key, lowers_wage, plan, wage_on, whole_number_attribute};
+pub use planner::{
+    AttributeSeen, AttributeSurvey, label_key, labels_match, lowers_wage, plan, survey_attributes, wage_on,
+    whole_number_attribute,
+};
 pub use types::{
     Amount, CivilDate, ComponentKey, Currency, EmployeeNumber, EmploymentId, Money, PeriodId, PersonId, RecordId,
     ShortId, Unit,

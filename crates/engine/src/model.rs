@@ -59,7 +59,13 @@ pub fn apply_write_with_id(state: &mut LoketState, write: &Write, new_id: Record
                     format_date(after.start)
                 ));
             }
-            employment.wages.push(Wage { id: new_id, value: after.clone(), pay_scale: None, pay_grade: None });
+            employment.wages.push(Wage {
+                id: new_id,
+                value: after.clone(),
+                pay_scale: None,
+                pay_grade: None,
+                full_time: true,
+            });
         }
         Action::PutWage { id, after, .. } => {
             let wage =

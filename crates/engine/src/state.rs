@@ -110,8 +110,8 @@ pub struct Person {
     pub id: PersonId,
     pub first_name: String,
     pub last_name: String,
-    /// Custom attributes by label as Personio shows it; the engine matches labels loosely (M2).
-    pub attributes: BTreeMap<String, String>,
+    /// Custom attributes as Personio's v2 API sends them: by id, global id and, where sent, label (M2).
+    pub attributes: Vec<PersonAttribute>,
     pub employments: Vec<PersonioEmployment>,
     pub salaries: Vec<SalaryRecord>,
     pub recurring: Vec<RecurringRecord>,
@@ -120,7 +120,42 @@ pub struct Person {
     pub read_failed: Option<String>,
 }
 
+/// One custom attribute of a person: `{id, global_id, type, value}`, with a label only where Personio
+/// sends one (real answers carry none). `value` is the attribute's value as text: a string as it is, a
+/// number in its JSON form, a list as its JSON text (never a whole number).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonAttribute {
+    pub id: String,
+    #[serde(default)]
+    pub global_id: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Personio's `type` as sent (`int`, `STRING`, …), for display only.
+    #[serde(default)]
+    pub kind: String,
+    pub value: String,
+}
+
+impl PersonAttribute {
+    /// Whether the configured name (an id, a global id or a label) names this attribute (M2): ids and
+    /// global ids exactly, labels loosely, and a label only where Personio sent one.
+    pub fn is_named(&self, configured: &str) -> bool {
+        let configured = configured.trim();
+        self.id == configured
+            || (!self.global_id.is_empty() && self.global_id == configured)
+            || self.label.as_deref().is_some_and(|label| crate::planner::labels_match(label, configured))
+    }
+}
+
 impl Person {
+    /// The configured attribute's value, if the person has it.
+    pub fn attribute(&self, configured: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|attribute| attribute.is_named(configured))
+            .map(|attribute| attribute.value.as_str())
+    }
+
     pub fn name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name).trim().to_string()
     }
@@ -203,6 +238,15 @@ pub struct Wage {
     pub value: WageValue,
     pub pay_scale: Option<String>,
     pub pay_grade: Option<String>,
+    /// Loket's `isGrossWageFullTime`: true (the default) when the amount is the full-time wage that Loket
+    /// scales by the part-time factor itself; false when it is the actual wage. The sync writes full-time
+    /// amounts (S4), so a managed wage that is not full-time is rewritten as one.
+    #[serde(default = "full_time_default")]
+    pub full_time: bool,
+}
+
+fn full_time_default() -> bool {
+    true
 }
 
 /// The values of a benefit or deduction that the sync owns.
@@ -339,7 +383,8 @@ pub struct Employment {
     pub name: String,
     pub start: CivilDate,
     pub end: Option<CivilDate>,
-    pub default_distribution_unit: Option<ShortId>,
+    /// The defaults of a PATCH (`…/payrollperioddata/defaults`): they name the record the sync owns (O5).
+    pub period_data_defaults: PeriodDataDefaults,
     pub wages: Vec<Wage>,
     pub benefits_and_deductions: Vec<BenefitOrDeduction>,
     pub period_data: Vec<PeriodData>,
@@ -347,28 +392,59 @@ pub struct Employment {
     pub read_failed: Option<String>,
 }
 
+/// The key fields of an employment's period-data defaults (O5). A field Loket sends as null is at its
+/// default here: shift 1 and the normal payslip type (1), no cost centre, no cost unit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PeriodDataDefaults {
+    pub shift: u32,
+    pub payslip_type: u32,
+    pub distribution_unit: Option<ShortId>,
+    pub cost_center: Option<String>,
+    pub cost_unit: Option<String>,
+}
+
+impl Default for PeriodDataDefaults {
+    fn default() -> PeriodDataDefaults {
+        PeriodDataDefaults { shift: 1, payslip_type: 1, distribution_unit: None, cost_center: None, cost_unit: None }
+    }
+}
+
+impl PeriodDataDefaults {
+    /// The defaults with only a distribution unit (shift 1, the normal payslip, no cost centre or unit).
+    pub fn with_distribution_unit(distribution_unit: Option<ShortId>) -> PeriodDataDefaults {
+        PeriodDataDefaults { distribution_unit, ..PeriodDataDefaults::default() }
+    }
+}
+
 impl Employment {
-    /// The record the sync owns in a period (O5): shift 1, the normal payslip, the default distribution
-    /// unit, no cost centre, no cost unit.
+    /// The record the sync owns in a period (O5): the one the employment's defaults name.
     pub fn owned_key(&self, period: PeriodId) -> PeriodDataKey {
+        let defaults = &self.period_data_defaults;
         PeriodDataKey {
             period,
-            shift: 1,
-            payslip_type: 1,
-            distribution_unit: self.default_distribution_unit,
-            cost_center: None,
-            cost_unit: None,
+            shift: defaults.shift,
+            payslip_type: defaults.payslip_type,
+            distribution_unit: defaults.distribution_unit,
+            cost_center: defaults.cost_center.clone(),
+            cost_unit: defaults.cost_unit.clone(),
         }
     }
 
     /// Whether a record is the one the sync owns in its period (O5).
     pub fn is_owned(&self, record: &PeriodData) -> bool {
-        let key = &record.key;
-        key.shift == 1
-            && key.payslip_type == 1
-            && key.distribution_unit == self.default_distribution_unit
-            && key.cost_center.is_none()
-            && key.cost_unit.is_none()
+        let (key, defaults) = (&record.key, &self.period_data_defaults);
+        key.shift == defaults.shift
+            && key.payslip_type == defaults.payslip_type
+            && key.distribution_unit == defaults.distribution_unit
+            && key.cost_center == defaults.cost_center
+            && key.cost_unit == defaults.cost_unit
+    }
+
+    /// Whether a record of the period is another record with the owned record's shift and payslip type
+    /// (another distribution unit, cost centre or cost unit): O5's `period_data_elsewhere` looks at these.
+    pub fn is_beside_owned(&self, record: &PeriodData) -> bool {
+        let defaults = &self.period_data_defaults;
+        record.key.shift == defaults.shift && record.key.payslip_type == defaults.payslip_type && !self.is_owned(record)
     }
 
     pub fn owned_record(&self, period: PeriodId) -> Option<&PeriodData> {

@@ -82,7 +82,13 @@ pub fn compare_loket(expected: &[LoketEmploymentSection], actual: &[LoketEmploym
                 .map(|wage| {
                     (
                         wage.start.to_string(),
-                        format!("{:?} {} pay scale {:?}", wage.wage_type, number(wage.amount), wage.pay_scale),
+                        format!(
+                            "{:?} {} pay scale {:?}{}",
+                            wage.wage_type,
+                            number(wage.amount),
+                            wage.pay_scale,
+                            if wage.full_time { "" } else { " (not full-time)" }
+                        ),
                     )
                 })
                 .collect()
@@ -112,8 +118,14 @@ pub fn compare_loket(expected: &[LoketEmploymentSection], actual: &[LoketEmploym
                 .map(|item| {
                     (
                         format!(
-                            "period {} component {} shift {} payslip type {}",
-                            item.period, item.component, item.shift, item.payslip_type
+                            "period {} component {} shift {} payslip type {} cost centre {} cost unit {} distribution unit {}",
+                            item.period,
+                            item.component,
+                            item.shift,
+                            item.payslip_type,
+                            item.cost_center.map(|key| key.to_string()).unwrap_or_else(|| "none".to_string()),
+                            item.cost_unit.map(|key| key.to_string()).unwrap_or_else(|| "none".to_string()),
+                            item.distribution_unit.as_deref().unwrap_or("default")
                         ),
                         number(item.value),
                     )

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use engine::state::{
     BenefitOrDeduction, BenefitValue, CompensationType, Component, ComponentKind, Employment, LoketState,
-    OneTimePayment, PeriodData, PeriodDataKey, Person, PersonioEmployment, PersonioState, RecurringRecord, SalaryKind,
-    SalaryRecord, TypeCategory, Wage, WageKind, WageValue,
+    OneTimePayment, PeriodData, PeriodDataDefaults, PeriodDataKey, Person, PersonAttribute, PersonioEmployment,
+    PersonioState, RecurringRecord, SalaryKind, SalaryRecord, TypeCategory, Wage, WageKind, WageValue,
 };
 use engine::{
     Amount, Calendar, ComponentKey, Config, Currency, EmployeeNumber, EmploymentId, Money, Period, PeriodId, PersonId,
@@ -48,6 +48,36 @@ pub fn derived_id(namespace: &str, text: &str) -> String {
     format!("{}-{}-8{}-{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[16..20], &hex[20..32])
 }
 
+/// A stable number derived from text (FNV-1a), for ids that Personio writes as digits.
+pub fn derived_number(namespace: &str, text: &str) -> u64 {
+    let mut value: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in namespace.bytes().chain([0]).chain(text.bytes()) {
+        value ^= u64::from(byte);
+        value = value.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    value
+}
+
+/// Whether a key of `attributes` is written as an attribute id (`dynamic_` and digits).
+fn is_attribute_id(key: &str) -> bool {
+    key.strip_prefix("dynamic_").is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The global id Personio would give a label: lower case, words joined by `_`.
+fn global_id_of(label: &str) -> String {
+    label
+        .split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// An employment's second distribution unit (`"other"` in a period-data item).
+pub fn other_distribution_unit(employment_id: &str) -> String {
+    derived_id("loket-distribution-unit-other", employment_id)
+}
+
 /// The built-in salary types the local Personio adds to those of a file.
 pub const FIXED_SALARY_TYPE: &str = "Fixed salary";
 pub const HOURLY_SALARY_TYPE: &str = "Hourly salary";
@@ -79,6 +109,72 @@ impl PersonioSection {
             }
         }
         types
+    }
+
+    /// The definition of the attribute a person's `attributes` key names: a defined attribute by id,
+    /// global id or label; otherwise an undefined one with a derived id (and, for a key that is not an id,
+    /// that key as its label).
+    pub fn attribute_definition(&self, key: &str) -> CustomAttributeSection {
+        let defined = self.custom_attributes.iter().find(|definition| definition.id == key).or_else(|| {
+            self.custom_attributes.iter().find(|definition| {
+                (!definition.global_id.is_empty() && definition.global_id == key)
+                    || definition.label.as_deref().is_some_and(|label| engine::labels_match(label, key))
+            })
+        });
+        if let Some(definition) = defined {
+            return definition.clone();
+        }
+        if is_attribute_id(key) {
+            return CustomAttributeSection {
+                id: key.to_string(),
+                global_id: String::new(),
+                label: None,
+                kind: "string".to_string(),
+            };
+        }
+        CustomAttributeSection {
+            id: format!("dynamic_{}", derived_number("personio-attribute", &engine::label_key(key)) % 1_000_000),
+            global_id: global_id_of(key),
+            label: Some(key.to_string()),
+            kind: "string".to_string(),
+        }
+    }
+
+    /// Every attribute a person of the file has, by id: the definitions, plus the undefined ones used.
+    pub fn attribute_definitions(&self) -> Vec<CustomAttributeSection> {
+        let mut all: BTreeMap<String, CustomAttributeSection> =
+            self.custom_attributes.iter().map(|definition| (definition.id.clone(), definition.clone())).collect();
+        for person in &self.persons {
+            for key in person.attributes.keys() {
+                let definition = self.attribute_definition(key);
+                all.entry(definition.id.clone()).or_insert(definition);
+            }
+        }
+        all.into_values().collect()
+    }
+
+    /// A person's attributes as Personio's v2 API serves them: by id and global id, with a label only when
+    /// the section says `labels_served`. Two keys that name one attribute are an error.
+    pub fn person_attributes(&self, index: usize) -> Result<Vec<PersonAttribute>, ScenarioError> {
+        let person = &self.persons[index];
+        let mut attributes: Vec<PersonAttribute> = Vec::with_capacity(person.attributes.len());
+        for (key, value) in &person.attributes {
+            let definition = self.attribute_definition(key);
+            if attributes.iter().any(|attribute| attribute.id == definition.id) {
+                return Err(invalid(
+                    format!("personio.persons[{index}].attributes"),
+                    format!("`{key}` names attribute {}, which another key of this person names too", definition.id),
+                ));
+            }
+            attributes.push(PersonAttribute {
+                id: definition.id,
+                global_id: definition.global_id,
+                label: if self.labels_served { definition.label } else { None },
+                kind: definition.kind,
+                value: value.clone(),
+            });
+        }
+        Ok(attributes)
     }
 
     /// The Personio state the engine sees, exactly as the client rebuilds it from the API.
@@ -140,7 +236,7 @@ impl PersonioSection {
                 id: PersonId(section.id),
                 first_name: section.first_name.clone(),
                 last_name: section.last_name.clone(),
-                attributes: section.attributes.clone(),
+                attributes: self.person_attributes(index)?,
                 employments: vec![PersonioEmployment {
                     legal_entity: section.employment.legal_entity.clone(),
                     start: section.employment.start,
@@ -158,9 +254,28 @@ impl PersonioSection {
 }
 
 impl ConfigSection {
-    /// The engine configuration, for the given Personio legal entity (a file's only one).
-    pub fn to_config(&self, legal_entity: &str) -> Config {
-        let mut config = Config::new(legal_entity, self.compensation_start_date);
+    /// The engine configuration for the file's Personio section. When the file names neither M2 attribute,
+    /// the attributes whose labels are M2's defaults are configured by their ids (real Personio sends no
+    /// labels).
+    pub fn to_config(&self, personio: &PersonioSection) -> Config {
+        let mut config = Config::new(&personio.legal_entity.id, self.compensation_start_date);
+        if self.employee_number_attribute.is_none() && self.income_number_attribute.is_none() {
+            let definitions = personio.attribute_definitions();
+            let id_of = |label: &str| {
+                definitions
+                    .iter()
+                    .find(|definition| {
+                        definition.label.as_deref().is_some_and(|seen| engine::labels_match(seen, label))
+                    })
+                    .map(|definition| definition.id.clone())
+            };
+            if let Some(id) = id_of(engine::config::DEFAULT_EMPLOYEE_NUMBER_ATTRIBUTE) {
+                config.employee_number_attribute = id;
+            }
+            if let Some(id) = id_of(engine::config::DEFAULT_INCOME_NUMBER_ATTRIBUTE) {
+                config.income_number_attribute = id;
+            }
+        }
         config.salary = self.salary;
         config.recurring = self.recurring;
         config.one_time = self.one_time;
@@ -302,6 +417,7 @@ impl LoketSection {
                     },
                     pay_scale: wage.pay_scale.clone(),
                     pay_grade: None,
+                    full_time: wage.full_time,
                 });
             }
             let mut benefits = Vec::new();
@@ -322,32 +438,44 @@ impl LoketSection {
                     },
                 });
             }
-            let mut records: BTreeMap<(PeriodId, u32, u32), BTreeMap<ComponentKey, rust_decimal::Decimal>> =
-                BTreeMap::new();
-            for item in &section.payroll_period_data {
-                records
-                    .entry((item.period, item.shift, item.payslip_type))
-                    .or_default()
-                    .insert(ComponentKey(item.component), item.value);
+            let other_unit = engine::ShortId::new(&other_distribution_unit(&id))
+                .ok_or_else(|| invalid("loket.employments", "a derived distribution unit is too long"))?;
+            let mut records: BTreeMap<PeriodDataKey, BTreeMap<ComponentKey, rust_decimal::Decimal>> = BTreeMap::new();
+            for (item_index, item) in section.payroll_period_data.iter().enumerate() {
+                let unit = match item.distribution_unit.as_deref() {
+                    None => distribution_unit,
+                    Some(OTHER_DISTRIBUTION_UNIT) => other_unit,
+                    Some(key) => engine::ShortId::new(key).filter(|_| !key.trim().is_empty()).ok_or_else(|| {
+                        invalid(
+                            format!("loket.employments[{index}].payroll_period_data[{item_index}].distribution_unit"),
+                            format!("`{key}` is not a distribution unit key: leave it out for the default one, or write \"other\""),
+                        )
+                    })?,
+                };
+                let key = PeriodDataKey {
+                    period: item.period,
+                    shift: item.shift,
+                    payslip_type: item.payslip_type,
+                    distribution_unit: Some(unit),
+                    cost_center: item.cost_center.map(|key| key.to_string()),
+                    cost_unit: item.cost_unit.map(|key| key.to_string()),
+                };
+                records.entry(key).or_default().insert(ComponentKey(item.component), item.value);
             }
             let period_data = records
                 .into_iter()
-                .map(|((period, shift, payslip_type), values)| PeriodData {
-                    id: Some(RecordId(derived_id(
-                        "loket-period-data",
-                        &format!("{id}/{period}/{shift}/{payslip_type}"),
-                    ))),
-                    key: PeriodDataKey {
-                        period,
-                        shift,
-                        payslip_type,
-                        distribution_unit: Some(distribution_unit),
-                        cost_center: None,
-                        cost_unit: None,
-                    },
+                .map(|(key, values)| PeriodData {
+                    id: Some(RecordId(derived_id("loket-period-data", &format!("{id}/{key:?}")))),
+                    key,
                     values: values.into_iter().collect(),
                 })
                 .collect();
+            let defaults = section.period_data_defaults.clone().unwrap_or(PeriodDataDefaultsSection {
+                shift: Some(1),
+                payslip_type: Some(1),
+                cost_center: None,
+                cost_unit: None,
+            });
             employments.push(Employment {
                 id: EmploymentId::new(&id).expect("a derived id is UUID-shaped, 36 bytes"),
                 employee_number: EmployeeNumber(section.employee_number),
@@ -355,7 +483,13 @@ impl LoketSection {
                 name: section.name.clone(),
                 start: section.start,
                 end: section.end,
-                default_distribution_unit: Some(distribution_unit),
+                period_data_defaults: PeriodDataDefaults {
+                    shift: defaults.shift.unwrap_or(1),
+                    payslip_type: defaults.payslip_type.unwrap_or(1),
+                    distribution_unit: Some(distribution_unit),
+                    cost_center: defaults.cost_center.map(|key| key.to_string()),
+                    cost_unit: defaults.cost_unit.map(|key| key.to_string()),
+                },
                 wages,
                 benefits_and_deductions: benefits,
                 period_data,
@@ -383,6 +517,7 @@ pub fn employments_section(state: &LoketState) -> Vec<LoketEmploymentSection> {
                     },
                     amount: wage.value.amount.value(),
                     pay_scale: wage.pay_scale.clone(),
+                    full_time: wage.full_time,
                 })
                 .collect();
             wages.sort_by_key(|wage| wage.start);
@@ -398,7 +533,17 @@ pub fn employments_section(state: &LoketState) -> Vec<LoketEmploymentSection> {
                 .collect();
             benefits.sort_by_key(|record| (record.component, record.start));
             let mut items = Vec::new();
+            let defaults = &employment.period_data_defaults;
+            let integer = |key: &Option<String>| key.as_ref().and_then(|key| key.parse::<i64>().ok());
             for record in &employment.period_data {
+                let other = other_distribution_unit(employment.id.as_str());
+                let distribution_unit = (record.key.distribution_unit != defaults.distribution_unit).then(|| {
+                    match record.key.distribution_unit {
+                        Some(unit) if unit.as_str() == other => OTHER_DISTRIBUTION_UNIT.to_string(),
+                        Some(unit) => unit.as_str().to_string(),
+                        None => String::new(),
+                    }
+                });
                 for (component, value) in record.values.iter() {
                     items.push(PeriodDataItem {
                         period: record.key.period,
@@ -406,10 +551,25 @@ pub fn employments_section(state: &LoketState) -> Vec<LoketEmploymentSection> {
                         value: *value,
                         shift: record.key.shift,
                         payslip_type: record.key.payslip_type,
+                        cost_center: integer(&record.key.cost_center),
+                        cost_unit: integer(&record.key.cost_unit),
+                        distribution_unit: distribution_unit.clone(),
                     });
                 }
             }
-            items.sort_by_key(|item| (item.period, item.shift, item.payslip_type, item.component));
+            items.sort_by(|a, b| {
+                (a.period, a.shift, a.payslip_type, a.cost_center, a.cost_unit, &a.distribution_unit, a.component).cmp(
+                    &(b.period, b.shift, b.payslip_type, b.cost_center, b.cost_unit, &b.distribution_unit, b.component),
+                )
+            });
+            let period_data_defaults = (*defaults
+                != PeriodDataDefaults::with_distribution_unit(defaults.distribution_unit))
+            .then(|| PeriodDataDefaultsSection {
+                shift: Some(defaults.shift),
+                payslip_type: Some(defaults.payslip_type),
+                cost_center: integer(&defaults.cost_center),
+                cost_unit: integer(&defaults.cost_unit),
+            });
             LoketEmploymentSection {
                 employee_number: employment.employee_number.0,
                 income_relationship_number: employment.income_relationship_number,
@@ -419,6 +579,7 @@ pub fn employments_section(state: &LoketState) -> Vec<LoketEmploymentSection> {
                 wages,
                 benefits_and_deductions: benefits,
                 payroll_period_data: items,
+                period_data_defaults,
             }
         })
         .collect();

@@ -64,10 +64,12 @@ pub struct ConfigSection {
     pub max_delete_fraction: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wage_decrease_fraction: Option<Decimal>,
-    /// The label of the Personio attribute that holds the Loket employee number (M2).
+    /// The id, global id or label of the Personio attribute that holds the Loket employee number (M2).
+    /// When a file names neither attribute, the runner configures the attributes whose labels are M2's
+    /// defaults, by their ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_number_attribute: Option<String>,
-    /// The label of the Personio attribute that holds the income relationship number (M2).
+    /// The id, global id or label of the Personio attribute that holds the income relationship number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub income_number_attribute: Option<String>,
 }
@@ -94,6 +96,29 @@ pub struct PersonioSection {
     pub compensation_types: Vec<CompensationTypeSection>,
     #[serde(default)]
     pub persons: Vec<PersonSection>,
+    /// The custom attributes' definitions; an attribute used by a person but not defined here gets a
+    /// derived id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_attributes: Vec<CustomAttributeSection>,
+    /// Serve attribute labels too (real Personio answers carry none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub labels_served: bool,
+}
+
+/// A custom attribute's definition: `{ "id": "dynamic_1001", "global_id": "…", "label": "…", "type": "INT" }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomAttributeSection {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub global_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(rename = "type", default = "string_type")]
+    pub kind: String,
+}
+
+fn string_type() -> String {
+    "string".to_string()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -244,6 +269,24 @@ pub struct LoketEmploymentSection {
     pub benefits_and_deductions: Vec<BenefitSection>,
     #[serde(default)]
     pub payroll_period_data: Vec<PeriodDataItem>,
+    /// The defaults `…/payrollperioddata/defaults` serves (O5); absent: shift 1, the normal payslip, no
+    /// cost centre, no cost unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_data_defaults: Option<PeriodDataDefaultsSection>,
+}
+
+/// `{ "shift": 1, "payslip_type": 1, "cost_center": null, "cost_unit": null }`: a field that is null (or
+/// absent) has no default, and Loket serves it as null.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeriodDataDefaultsSection {
+    #[serde(default)]
+    pub shift: Option<u32>,
+    #[serde(default)]
+    pub payslip_type: Option<u32>,
+    #[serde(default)]
+    pub cost_center: Option<i64>,
+    #[serde(default)]
+    pub cost_unit: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -262,6 +305,17 @@ pub struct WageSection {
     pub amount: Decimal,
     #[serde(default)]
     pub pay_scale: Option<String>,
+    /// Loket's `isGrossWageFullTime` (default true); `false`: the amount is the actual (part-time) wage.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub full_time: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -292,7 +346,17 @@ pub struct PeriodDataItem {
     pub shift: u32,
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub payslip_type: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_center: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_unit: Option<i64>,
+    /// Absent: the employment's default distribution unit; `"other"`: a second, derived one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution_unit: Option<String>,
 }
+
+/// The `distribution_unit` of a period-data item that names the employment's second, derived unit.
+pub const OTHER_DISTRIBUTION_UNIT: &str = "other";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expect {

@@ -12,7 +12,7 @@ pub mod format;
 use std::path::Path;
 
 pub use compare::{Outcome, check, compare_issues, compare_loket};
-pub use domain::{ScenarioError, derived_id, employments_section};
+pub use domain::{ScenarioError, derived_id, derived_number, employments_section, other_distribution_unit};
 pub use format::*;
 
 impl Scenario {
@@ -34,7 +34,7 @@ impl Scenario {
 
     /// The engine configuration of this file, for its only legal entity.
     pub fn engine_config(&self) -> engine::Config {
-        self.config.to_config(&self.personio.legal_entity.id)
+        self.config.to_config(&self.personio)
     }
 }
 

@@ -1,6 +1,8 @@
 //! M rules: who is in scope, and which Loket employment each person is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
 
 use crate::issue::{Issue, IssueCode};
 use crate::state::{Employment, LoketState, Person};
@@ -39,13 +41,130 @@ pub fn labels_match(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b) || label_chars(a).eq(label_chars(b))
 }
 
-/// The value of a custom attribute as a whole number; anything else counts as missing (M2).
-pub fn whole_number_attribute(person: &Person, label: &str) -> Option<u64> {
-    let value = person.attributes.iter().find(|(candidate, _)| labels_match(candidate, label))?.1.trim();
+/// A value as a whole number; anything else counts as missing (M2).
+fn whole_number(value: &str) -> Option<u64> {
+    let value = value.trim();
     if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
     value.parse().ok()
+}
+
+/// The value of the configured custom attribute (by id, global id or label) as a whole number; anything
+/// else counts as missing (M2).
+pub fn whole_number_attribute(person: &Person, configured: &str) -> Option<u64> {
+    whole_number(person.attribute(configured)?)
+}
+
+/// One custom attribute as seen on the in-scope persons, for `check` and `attribute_not_found` (M2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AttributeSeen {
+    pub id: String,
+    pub global_id: String,
+    /// Personio's `type` as sent.
+    pub kind: String,
+    /// Only where Personio sends one.
+    pub label: Option<String>,
+    /// In-scope persons with a value that is not empty.
+    pub persons_with_value: usize,
+    /// Up to three distinct values, in order of first appearance.
+    pub samples: Vec<String>,
+    /// Values that are whole numbers equal to an employee number of a Loket employment.
+    pub equal_to_employee_numbers: usize,
+}
+
+impl AttributeSeen {
+    /// `dynamic_305 (global id employee_number, label "…")`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.global_id.is_empty() {
+            parts.push(format!("global id `{}`", self.global_id));
+        }
+        if let Some(label) = &self.label {
+            parts.push(format!("label `{label}`"));
+        }
+        parts.push(format!("{} with a value", self.persons_with_value));
+        parts.push(format!("{} equal to a Loket employee number", self.equal_to_employee_numbers));
+        format!("`{}` ({})", self.id, parts.join(", "))
+    }
+}
+
+/// The custom attributes of the in-scope persons, by id, and the one to suggest for
+/// `employee_number_attribute`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AttributeSurvey {
+    pub attributes: Vec<AttributeSeen>,
+    /// The id of the attribute whose values most often equal a Loket employee number (at least one).
+    pub suggested_employee_number: Option<String>,
+}
+
+/// Surveys the custom attributes of the in-scope persons against the Loket employments (M2).
+pub fn survey_attributes(persons: &[&Person], loket: &LoketState) -> AttributeSurvey {
+    let numbers: BTreeSet<u64> = loket.employments.iter().map(|employment| employment.employee_number.0).collect();
+    let mut by_id: BTreeMap<&str, AttributeSeen> = BTreeMap::new();
+    for person in persons {
+        for attribute in &person.attributes {
+            let seen = by_id.entry(attribute.id.as_str()).or_insert_with(|| AttributeSeen {
+                id: attribute.id.clone(),
+                global_id: attribute.global_id.clone(),
+                kind: attribute.kind.clone(),
+                label: attribute.label.clone(),
+                persons_with_value: 0,
+                samples: Vec::new(),
+                equal_to_employee_numbers: 0,
+            });
+            if seen.label.is_none() {
+                seen.label = attribute.label.clone();
+            }
+            let value = attribute.value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            seen.persons_with_value += 1;
+            if seen.samples.len() < 3 && !seen.samples.iter().any(|sample| sample == value) {
+                seen.samples.push(value.to_string());
+            }
+            if whole_number(value).is_some_and(|number| numbers.contains(&number)) {
+                seen.equal_to_employee_numbers += 1;
+            }
+        }
+    }
+    let attributes: Vec<AttributeSeen> = by_id.into_values().collect();
+    let suggested_employee_number = attributes
+        .iter()
+        .filter(|seen| seen.equal_to_employee_numbers > 0)
+        // Most matches first; then most values; then the first id (the list is sorted by id).
+        .min_by_key(|seen| {
+            (std::cmp::Reverse(seen.equal_to_employee_numbers), std::cmp::Reverse(seen.persons_with_value))
+        })
+        .map(|seen| seen.id.clone());
+    AttributeSurvey { attributes, suggested_employee_number }
+}
+
+/// M2: the run-level warning when not one in-scope person has a value for the configured employee-number
+/// attribute (besides each person's `employee_number_missing`).
+pub fn attribute_not_found(persons: &[&Person], loket: &LoketState, configured: &str) -> Option<Issue> {
+    if persons.is_empty()
+        || persons.iter().any(|person| person.attribute(configured).is_some_and(|value| !value.trim().is_empty()))
+    {
+        return None;
+    }
+    let survey = survey_attributes(persons, loket);
+    let seen = if survey.attributes.is_empty() {
+        "none (the API credential may not be allowed to read any custom attribute)".to_string()
+    } else {
+        survey.attributes.iter().map(AttributeSeen::describe).collect::<Vec<_>>().join("; ")
+    };
+    let suggestion = match &survey.suggested_employee_number {
+        Some(id) => format!(" `loket-sync check` suggests `{id}`: set `employee_number_attribute = \"{id}\"`."),
+        None => " None of their values equals a Loket employee number.".to_string(),
+    };
+    Some(Issue::warning(
+        IssueCode::AttributeNotFound,
+        format!(
+            "Not one person in scope has a value for the employee-number attribute `{configured}`, so nobody can be matched to Loket. Personio's API sends custom attributes by id, usually without a label: configure the attribute by its id (`dynamic_…`) or global id, and give the API credential read access to it. Attributes seen: {seen}.{suggestion}"
+        ),
+    ))
 }
 
 /// M1: a person is in scope with an employment in the legal entity that has not ended before the start
@@ -108,7 +227,7 @@ pub fn match_persons<'a>(
                     Issue::error(
                         IssueCode::EmploymentNotFound,
                         format!(
-                            "{} has {what} in Personio, but the Loket payroll administration has no such employment. Correct the number in Personio (attributes `{}` and `{}`) or create the employment in Loket, then sync again.",
+                            "{} has {what} in Personio, but the Loket payroll administration shows no such employment. Correct the number in Personio (attributes `{}` and `{}`) or create the employment in Loket, then sync again. If the employment exists in Loket, it may be hidden by the filter settings of the Loket user loket-sync logs in as: widen them for this employer.",
                             person.name(),
                             employee_number_attribute,
                             income_number_attribute

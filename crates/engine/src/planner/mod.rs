@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 
-pub use matching::{label_key, whole_number_attribute};
+pub use matching::{AttributeSeen, AttributeSurvey, label_key, labels_match, whole_number_attribute};
 pub use recurring::{MAX_VALUE as MAX_BENEFIT_VALUE, MIN_VALUE as MIN_BENEFIT_VALUE};
 pub use salary::{MAX_WAGE, MIN_WAGE, lowers_wage, wage_on};
 
@@ -111,13 +111,8 @@ pub fn plan(
     }
 
     let kind = loket.calendar.kind().unwrap_or(CalendarKind::Month);
-    let mut persons: Vec<&Person> = personio
-        .persons
-        .iter()
-        .filter(|person| matching::in_scope(person, &config.legal_entity, config.compensation_start_date))
-        .collect();
-    persons.sort_by_key(|person| person.id);
-    persons.dedup_by_key(|person| person.id);
+    let persons = in_scope_persons(personio, config);
+    plan.issues.extend(matching::attribute_not_found(&persons, loket, &config.employee_number_attribute));
     let (matches, match_issues) =
         matching::match_persons(&persons, loket, &config.employee_number_attribute, &config.income_number_attribute);
     let mut person_issues = match_issues;
@@ -164,6 +159,24 @@ pub fn plan(
     person_issues.sort_by_key(|issue| issue.person);
     plan.issues.extend(person_issues);
     plan
+}
+
+/// The persons in scope (M1), in id order, without duplicates.
+fn in_scope_persons<'a>(personio: &'a PersonioState, config: &Config) -> Vec<&'a Person> {
+    let mut persons: Vec<&Person> = personio
+        .persons
+        .iter()
+        .filter(|person| matching::in_scope(person, &config.legal_entity, config.compensation_start_date))
+        .collect();
+    persons.sort_by_key(|person| person.id);
+    persons.dedup_by_key(|person| person.id);
+    persons
+}
+
+/// The custom attributes of the persons in scope, with how many of their values equal a Loket employee
+/// number, and the one to suggest for `employee_number_attribute` (M2; `check` shows it).
+pub fn survey_attributes(personio: &PersonioState, loket: &LoketState, config: &Config) -> AttributeSurvey {
+    matching::survey_attributes(&in_scope_persons(personio, config), loket)
 }
 
 fn plan_employment<'a>(

@@ -7,7 +7,7 @@ use super::{Part, Subject};
 use crate::config::{MappingKind, ResolvedMapping, ValidConfig};
 use crate::issue::IssueCode;
 use crate::plan::{Action, ValueChange};
-use crate::state::{LoketState, PeriodData};
+use crate::state::{LoketState, PeriodData, PeriodDataKey};
 use crate::types::{ComponentKey, Money, PeriodId, format_date};
 
 /// The range Loket accepts for a payroll-period-data value.
@@ -60,9 +60,19 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
     // period order since the payments are in date order, so a period's sums are adjacent.
     let mut sums: Vec<(usize, &ResolvedMapping, Decimal)> = Vec::with_capacity(subject.person.one_time.len());
     let mut owned_records: Vec<Option<&PeriodData>> = vec![None; periods.len()];
-    for record in subject.employment.period_data.iter().filter(|record| subject.employment.is_owned(record)) {
-        if let Some(index) = position(record.key.period) {
+    // O5: another record of the period, with the owned record's shift and payslip type, that holds a value
+    // of a one-time-mapped component (the first one, in key order).
+    let mut elsewhere: Vec<Option<&PeriodData>> = vec![None; periods.len()];
+    let employment = subject.employment;
+    for record in &employment.period_data {
+        let Some(index) = position(record.key.period) else { continue };
+        if employment.is_owned(record) {
             owned_records[index] = Some(record);
+        } else if elsewhere[index].is_none()
+            && employment.is_beside_owned(record)
+            && record.values.keys().any(|component| owned.contains(component))
+        {
+            elsewhere[index] = Some(record);
         }
     }
     let (window_start, window_end) = (subject.window_start, subject.window_end);
@@ -147,14 +157,16 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
         }
     }
 
-    // C3: recurring compensations of mapped types in effect during a period count too (R4 warns about them).
-    // Only a person with a foreign-currency recurring compensation needs this (most have none).
+    // C3: recurring compensations of mapped types in effect during a period count too (R4 warns about them):
+    // a foreign-currency one freezes the period, and an EUR one beside a foreign-currency one-time payment
+    // makes it mixed. Only a person with something in a foreign currency needs this (most have none).
+    let has_foreign_one_time = facts.iter().any(|entry| entry.foreign_currency);
     let has_foreign_recurring = subject.person.recurring.iter().any(|record| {
         record.amount.is_money()
             && !record.amount.is_eur()
             && config.mapping_for(&record.type_id, MappingKind::Recurring).is_some_and(|mapping| !mapping.non_monetary)
     });
-    if recurring_on && has_foreign_recurring {
+    if recurring_on && (has_foreign_recurring || has_foreign_one_time) {
         for mapping in
             config.mappings.iter().filter(|mapping| mapping.kind == MappingKind::Recurring && !mapping.non_monetary)
         {
@@ -177,14 +189,42 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
 
     let mut totals: Vec<(ComponentKey, Decimal)> = Vec::new();
     let mut next_sum = 0;
-    for (index, ((period, facts), current)) in periods.iter().zip(facts).zip(owned_records).enumerate() {
+    for (index, (((period, facts), current), elsewhere)) in
+        periods.iter().zip(facts).zip(owned_records).zip(elsewhere).enumerate()
+    {
         let start = next_sum;
         while next_sum < sums.len() && sums[next_sum].0 == index {
             next_sum += 1;
         }
         let period_sums = &sums[start..next_sum];
         // Nothing in Personio, nothing in Loket, nothing frozen: nothing to do.
-        if period_sums.is_empty() && current.is_none() && !facts.frozen {
+        if period_sums.is_empty() && current.is_none() && !facts.frozen && elsewhere.is_none() {
+            continue;
+        }
+        if let Some(record) = elsewhere
+            && !facts.frozen
+        {
+            // O5: writing the owned record could pay the same compensation twice.
+            let components: Vec<String> = record
+                .values
+                .iter()
+                .filter(|(component, _)| owned.contains(component))
+                .map(|(component, value)| format!("{component} ({})", Money::round(*value)))
+                .collect();
+            part.issues.push(
+                subject
+                    .warning(
+                        IssueCode::PeriodDataElsewhere,
+                        format!(
+                            "The one-time values of period {} are left as they are: Loket holds {} in another payroll-period-data record of that period ({}), not in the one the employment's defaults name ({}), so writing would pay them twice. Move or remove that record's values in Loket, then sync again.",
+                            period.id,
+                            components.join(", "),
+                            describe_key(&record.key),
+                            describe_key(&employment.owned_key(period.id))
+                        ),
+                    )
+                    .period(period.id),
+            );
             continue;
         }
         if facts.frozen {
@@ -300,6 +340,21 @@ pub(super) fn plan(subject: &Subject, loket: &LoketState, config: &ValidConfig, 
         part.push(subject, "O6", Action::PatchPeriodData { key: subject.employment.owned_key(period.id), changes });
     }
     part
+}
+
+/// `shift 1, payslip type 1, distribution unit …, cost centre 3, no cost unit`.
+fn describe_key(key: &PeriodDataKey) -> String {
+    format!(
+        "shift {}, payslip type {}, distribution unit {}, {}, {}",
+        key.shift,
+        key.payslip_type,
+        key.distribution_unit.map(|unit| unit.as_str().to_string()).unwrap_or_else(|| "none".to_string()),
+        key.cost_center
+            .as_ref()
+            .map(|key| format!("cost centre {key}"))
+            .unwrap_or_else(|| "no cost centre".to_string()),
+        key.cost_unit.as_ref().map(|key| format!("cost unit {key}")).unwrap_or_else(|| "no cost unit".to_string())
+    )
 }
 
 fn describe(value: Option<Decimal>) -> String {

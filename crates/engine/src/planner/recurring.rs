@@ -152,6 +152,8 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
                     continue;
                 };
                 if !reasons.is_empty() {
+                    // Withheld; the syncable records of the component are still summed below, for R5's
+                    // range check.
                     withheld.insert(component);
                     continue;
                 }
@@ -162,12 +164,10 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
         }
     }
 
-    // R5: the piecewise sum per component, merged, zero segments dropped.
+    // R5: the piecewise sum per component, merged, zero segments dropped. A component withheld by R4 is
+    // summed too, so that an out-of-range sum is reported beside R4's reasons (the user fixes all at once).
     let mut desired: BTreeMap<ComponentKey, Vec<BenefitValue>> = BTreeMap::new();
     for (component, pieces) in &contributions {
-        if withheld.contains(component) {
-            continue;
-        }
         let mut cuts: BTreeSet<CivilDate> = BTreeSet::new();
         for (first, last, _) in pieces {
             cuts.insert(*first);
@@ -212,6 +212,9 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
             );
             continue;
         }
+        if withheld.contains(component) {
+            continue;
+        }
         // A record that runs to the end of the window ends with the employment, or stays open.
         for record in &mut records {
             if record.end == Some(end) {
@@ -229,8 +232,11 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
         .collect();
     existing.sort_by(|a, b| a.value.cmp(&b.value));
 
-    // R9: records after the horizon stay; a desired record that would overlap one ends the day before.
-    for record in existing.iter().filter(|record| record.value.start > horizon) {
+    // R9: records after the horizon stay; a desired record that would overlap one ends the day before. So do
+    // records in a year Loket has not opened (R10), which the sync leaves alone.
+    for record in existing.iter().filter(|record| {
+        record.value.start > horizon || (record.value.start >= start && !config.year_open(record.value.start))
+    }) {
         if let Some(records) = desired.get_mut(&record.value.component) {
             for wanted in records.iter_mut() {
                 if wanted.start < record.value.start && wanted.end.is_none_or(|last| last >= record.value.start) {
@@ -238,6 +244,32 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
                 }
             }
         }
+    }
+
+    // R10: a desired record that starts in a year Loket has not opened is not written in this run; the
+    // record before it keeps its computed end. Loket's records that start in such a year are left alone.
+    for records in desired.values_mut() {
+        records.retain(|wanted| {
+            if config.year_open(wanted.start) {
+                return true;
+            }
+            part.issues.push(
+                subject
+                    .warning(
+                        IssueCode::YearNotOpen,
+                        format!(
+                            "The record of {} per period for Loket component {} from {} is not written yet: Loket has no payroll periods for {} yet. The first sync after the payroll administrator opens {} in Loket writes it.",
+                            wanted.value,
+                            wanted.component,
+                            format_date(wanted.start),
+                            wanted.start.year(),
+                            wanted.start.year()
+                        ),
+                    )
+                    .component(wanted.component),
+            );
+            false
+        });
     }
 
     let mut deletes = Vec::new();
@@ -258,7 +290,9 @@ pub(super) fn plan(subject: &Subject, config: &ValidConfig) -> Part {
     // R7: managed records end up equal to the desired ones, matched on (component, start).
     let managed: Vec<&BenefitOrDeduction> = existing
         .iter()
-        .filter(|record| record.value.start >= start && record.value.start <= horizon)
+        .filter(|record| {
+            record.value.start >= start && record.value.start <= horizon && config.year_open(record.value.start)
+        })
         .copied()
         .collect();
     let mut matched: BTreeSet<(ComponentKey, CivilDate)> = BTreeSet::new();

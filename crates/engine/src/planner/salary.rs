@@ -141,17 +141,22 @@ pub(super) fn plan(subject: &Subject, kind: CalendarKind, horizon: CivilDate) ->
 
     // S8: the historical wage continues into the window when it equals the first desired wage, unless a
     // managed wage at the window's start already does.
+    // A wage that is not full-time (S4) never equals a desired one: its amount means the actual wage.
+    let equal = |wage: &Wage, wanted: &WageValue| wage.full_time && wage.value.same_wage(wanted);
     let mut target: Vec<WageValue> = desired;
     let managed_first_is_equal =
-        managed.get(&start).is_some_and(|wage| target.first().is_some_and(|first| wage.value.same_wage(first)));
+        managed.get(&start).is_some_and(|wage| target.first().is_some_and(|first| equal(wage, first)));
     if !managed_first_is_equal
-        && historical_in_effect.is_some_and(|wage| target.first().is_some_and(|first| wage.value.same_wage(first)))
+        && historical_in_effect.is_some_and(|wage| target.first().is_some_and(|first| equal(wage, first)))
     {
         target.remove(0);
     }
 
-    // S9: the first date that needs a POST; every managed wage after it must go (Loket only appends).
-    let first_post = target.iter().map(|wage| wage.start).find(|date| !managed.contains_key(date));
+    // S9: the first date that needs a POST; every managed wage after it must go (Loket only appends). A
+    // managed wage that is not full-time is replaced (DELETE and POST): Loket does not let a client change
+    // `isGrossWageFullTime`, and a full-time amount in a part-time record would pay too much.
+    let kept_at = |date: &CivilDate| managed.get(date).is_some_and(|wage| wage.full_time);
+    let first_post = target.iter().map(|wage| wage.start).find(|date| !kept_at(date));
     if let (Some(first_post), Some(blocking)) = (first_post, after_horizon.first()) {
         part.issues.push(subject.warning(
             IssueCode::WageAfterHorizon,
@@ -173,6 +178,7 @@ pub(super) fn plan(subject: &Subject, kind: CalendarKind, horizon: CivilDate) ->
     let mut puts = Vec::new();
     for (date, wage) in &managed {
         match target_at.get(date) {
+            _ if !wage.full_time => deletes.push(*wage),
             Some(_) if reposted(*date) => deletes.push(*wage),
             None => deletes.push(*wage),
             Some(wanted) if !wage.value.same_wage(wanted) => puts.push((*wage, (*wanted).clone())),
@@ -186,14 +192,34 @@ pub(super) fn plan(subject: &Subject, kind: CalendarKind, horizon: CivilDate) ->
     for (wage, after) in puts {
         part.push(subject, "S9", Action::PutWage { id: wage.id.clone(), before: wage.clone(), after });
     }
-    let posts: Vec<&WageValue> =
-        target.iter().filter(|wage| !managed.contains_key(&wage.start) || reposted(wage.start)).collect();
+    let posts: Vec<&WageValue> = target.iter().filter(|wage| !kept_at(&wage.start) || reposted(wage.start)).collect();
     for wage in posts {
         part.push(subject, "S9", Action::PostWage { after: wage.clone() });
     }
 
     part.if_sent = scale_warnings(subject, &wages, &part);
+    part.if_sent.extend(full_time_warnings(subject, &part));
     part
+}
+
+/// S4: a warning for each managed wage that Loket holds as the actual (part-time) wage
+/// (`isGrossWageFullTime: false`) and that the plan replaces by a full-time one. Given only when the
+/// writes are sent.
+fn full_time_warnings(subject: &Subject, part: &Part) -> Vec<Issue> {
+    part.writes
+        .iter()
+        .filter_map(|write| match &write.action {
+            Action::DeleteWage { before } if !before.full_time => Some(subject.warning(
+                IssueCode::WageNotFullTime,
+                format!(
+                    "The Loket wage from {} ({}) is entered as the actual wage, not the full-time wage (isGrossWageFullTime is off). loket-sync writes Personio's full-time salary, so it replaces that wage by a full-time one and Loket applies the employee's part-time factor itself. Check the part-time factor (deviating hours) of this employment in Loket.",
+                    format_date(before.value.start),
+                    before.value.describe()
+                ),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// S10: warnings for writes that change or delete a wage with a pay scale or grade, or add a wage right
@@ -240,6 +266,7 @@ fn scale_warnings(subject: &Subject, wages: &[&Wage], part: &Part) -> Vec<Issue>
                     value: after.clone(),
                     pay_scale: None,
                     pay_grade: None,
+                    full_time: true,
                 });
             }
             _ => {}

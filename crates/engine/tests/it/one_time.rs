@@ -223,3 +223,75 @@ fn c4_one_time_in_kilometres_leaves_its_period_alone() {
     assert_eq!(person_codes, [IssueCode::NonMonetary]);
     assert_eq!(plan.n_writes(), 0);
 }
+
+#[test]
+fn o5_the_owned_record_is_the_one_the_employment_defaults_name() {
+    let mut w = world();
+    w.employment().period_data_defaults = Some(scenario::PeriodDataDefaultsSection {
+        shift: None,
+        payslip_type: Some(2),
+        cost_center: Some(3),
+        cost_unit: None,
+    });
+    w.one_time("Bonus", "2026-02-10", "20.00");
+    let plan = w.plan();
+    let [write] = plan.writes().collect::<Vec<_>>()[..] else { panic!("{:?}", descriptions(&plan)) };
+    let Action::PatchPeriodData { key, .. } = &write.action else { panic!("{write:?}") };
+    // A field without a default (null) is at its default: shift 1.
+    assert_eq!(
+        (key.shift, key.payslip_type, key.cost_center.as_deref(), key.cost_unit.as_deref()),
+        (1, 2, Some("3"), None)
+    );
+    let (_, loket) = w.sync();
+    let item = &loket[0].payroll_period_data[0];
+    assert_eq!((item.payslip_type, item.cost_center, item.value), (2, Some(3), dec("20.00")));
+}
+
+#[test]
+fn o5_a_value_in_another_record_of_the_period_leaves_the_period_alone() {
+    let mut w = world();
+    w.employment().period_data_defaults = Some(scenario::PeriodDataDefaultsSection {
+        shift: Some(1),
+        payslip_type: Some(1),
+        cost_center: Some(3),
+        cost_unit: None,
+    });
+    // 2026-02: written before the defaults named cost centre 3; 2026-03: another payslip type (not beside).
+    w.period_data("2026-02", 4001, "60.00").period_data("2026-03", 4001, "10.00");
+    w.employment().payroll_period_data[1].payslip_type = 2;
+    w.one_time("Bonus", "2026-02-10", "100.00").one_time("Bonus", "2026-03-10", "80.00");
+    let (plan, loket) = w.sync();
+    let issue = only_issue(&plan, IssueCode::PeriodDataElsewhere);
+    assert_eq!(issue.period.map(|period| period.to_string()), Some("2026-02".to_string()));
+    assert!(issue.message.contains("no cost centre") && issue.message.contains("cost centre 3"), "{}", issue.message);
+    let items: Vec<(String, u32, Option<i64>, String)> = loket[0]
+        .payroll_period_data
+        .iter()
+        .map(|item| (item.period.to_string(), item.payslip_type, item.cost_center, item.value.to_string()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("2026-02".to_string(), 1, None, "60.00".to_string()),
+            ("2026-03".to_string(), 1, Some(3), "80.00".to_string()),
+            ("2026-03".to_string(), 2, None, "10.00".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn c3_a_foreign_one_time_payment_beside_an_eur_recurring_compensation_is_a_mixed_period() {
+    let mut w = world();
+    w.period_data("2026-02", 4001, "20.00");
+    w.recurring("Car allowance", "2026-01-01", "200.00");
+    w.one_time_in("Bonus", "2026-02-06", "50.00", "USD");
+    let plan = w.plan();
+    let mut found = codes(&plan);
+    found.sort();
+    assert_eq!(
+        found,
+        [(IssueCode::CurrencyNotEur, Severity::Warning), (IssueCode::CurrencyMixedPeriod, Severity::Warning)]
+    );
+    let (_, loket) = w.sync();
+    assert_eq!(period_data(&loket), [p("2026-02", 4001, "20.00")]);
+}

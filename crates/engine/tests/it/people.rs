@@ -21,7 +21,11 @@ fn m1_persons_who_left_before_the_start_date_are_ignored_silently() {
     let plan = w.plan();
     assert!(plan.issues.is_empty(), "{:#?}", plan.issues);
     w.person().employment.end = Some(d("2026-01-01"));
-    assert_eq!(codes(&w.plan()), [(IssueCode::EmployeeNumberMissing, Severity::Warning)]);
+    // In scope now, and the only person: nobody has the attribute, so the run says so too (M2).
+    assert_eq!(
+        codes(&w.plan()),
+        [(IssueCode::AttributeNotFound, Severity::Warning), (IssueCode::EmployeeNumberMissing, Severity::Warning)]
+    );
 }
 
 #[test]
@@ -43,7 +47,68 @@ fn m2_attribute_labels_are_configurable() {
     w.person().attributes.remove("Employee number - Loket");
     w.config().employee_number_attribute = Some("payroll id".to_string());
     w.salary("2026-04-01", "fixed", Some("MONTHLY"), "4200.00");
+    // A label matches only where Personio sends labels (M2).
+    w.scenario.personio.labels_served = true;
     assert_eq!(w.plan().n_writes(), 1);
+}
+
+#[test]
+fn m2_attributes_are_matched_by_id_and_by_global_id() {
+    let mut w = world();
+    w.person().attributes.clear();
+    w.person().attributes.insert("dynamic_305".to_string(), "1001".to_string());
+    w.scenario.personio.custom_attributes.push(
+        serde_json::from_value(serde_json::json!({"id": "dynamic_305", "global_id": "loket_number", "type": "INT"}))
+            .unwrap(),
+    );
+    w.salary("2026-04-01", "fixed", Some("MONTHLY"), "4200.00");
+    w.config().employee_number_attribute = Some("dynamic_305".to_string());
+    w.config().income_number_attribute = Some("dynamic_306".to_string());
+    assert_eq!(w.plan().n_writes(), 1);
+    w.config().employee_number_attribute = Some("loket_number".to_string());
+    assert_eq!(w.plan().n_writes(), 1);
+    w.config().employee_number_attribute = Some("dynamic_30".to_string());
+    assert_eq!(w.plan().n_writes(), 0, "an id matches exactly, never as a prefix");
+}
+
+#[test]
+fn m2_a_label_matches_only_where_personio_sends_one_and_the_run_suggests_the_id() {
+    let mut w = world();
+    w.salary("2026-04-01", "fixed", Some("MONTHLY"), "4200.00");
+    w.config().employee_number_attribute = Some("Employee number - Loket".to_string());
+    w.config().income_number_attribute = Some("Income number".to_string());
+    let plan = w.plan();
+    assert_eq!(plan.n_writes(), 0);
+    assert_eq!(only_issue(&plan, IssueCode::EmployeeNumberMissing).severity, Severity::Warning);
+    let run_level = only_issue(&plan, IssueCode::AttributeNotFound);
+    assert_eq!((run_level.severity, run_level.person), (Severity::Warning, None));
+    let id = w.scenario.personio.attribute_definition("Employee number - Loket").id;
+    assert!(
+        run_level.message.contains(&format!("suggests `{id}`"))
+            && run_level.message.contains("`Employee number - Loket`"),
+        "{}",
+        run_level.message
+    );
+    // Served with labels, the same configuration matches.
+    w.scenario.personio.labels_served = true;
+    assert_eq!(w.plan().n_writes(), 1);
+}
+
+#[test]
+fn m2_the_survey_counts_values_equal_to_loket_employee_numbers() {
+    let mut w = world();
+    w.person().attributes.insert("Payroll ID".to_string(), "77".to_string());
+    w.person().attributes.insert("Shoe size".to_string(), "44".to_string());
+    let (personio, loket) = w.states();
+    let survey = engine::survey_attributes(&personio, &loket, &w.scenario.engine_config());
+    let seen = |label: &str| {
+        let id = w.scenario.personio.attribute_definition(label).id;
+        survey.attributes.iter().find(|seen| seen.id == id).cloned().expect("surveyed")
+    };
+    assert_eq!(seen("Employee number - Loket").equal_to_employee_numbers, 1);
+    assert_eq!(seen("Payroll ID").equal_to_employee_numbers, 0);
+    assert_eq!(seen("Shoe size").samples, ["44"]);
+    assert_eq!(survey.suggested_employee_number, Some(seen("Employee number - Loket").id));
 }
 
 #[test]
@@ -72,8 +137,11 @@ fn m4_missing_employee_number_is_a_warning() {
     let mut w = world();
     w.person().attributes.remove("Employee number - Loket");
     let plan = w.plan();
-    assert_eq!(codes(&plan), [(IssueCode::EmployeeNumberMissing, Severity::Warning)]);
-    assert_eq!(plan.issues[0].person.map(|person| person.0), Some(1001));
+    assert_eq!(
+        codes(&plan),
+        [(IssueCode::AttributeNotFound, Severity::Warning), (IssueCode::EmployeeNumberMissing, Severity::Warning)]
+    );
+    assert_eq!(only_issue(&plan, IssueCode::EmployeeNumberMissing).person.map(|person| person.0), Some(1001));
 }
 
 #[test]
@@ -83,6 +151,7 @@ fn m4_no_matching_employment_is_an_error() {
     let plan = w.plan();
     let issue = only_issue(&plan, IssueCode::EmploymentNotFound);
     assert_eq!((issue.severity, issue.employee_number.map(|n| n.0)), (Severity::Error, Some(2020)));
+    assert!(issue.message.contains("filter settings of the Loket user"), "{}", issue.message);
 }
 
 #[test]

@@ -246,7 +246,7 @@ fn generate_employment(
             (WageTypeSection::Periodic, rng.cents(1500, 9000))
         };
         let pay_scale = rng.chance(15).then(|| "CAO 4".to_string());
-        wages.insert(wage_start, WageSection { start: wage_start, wage_type, amount, pay_scale });
+        wages.insert(wage_start, WageSection { start: wage_start, wage_type, amount, pay_scale, full_time: true });
     }
     let mut benefits = Vec::new();
     for component in LOKET_BENEFIT_COMPONENTS {
@@ -287,7 +287,19 @@ fn generate_employment(
         let component = *rng.pick(&[4001, 4002, 4050]);
         let shift = if rng.chance(80) { 1 } else { 2 };
         let value = rng.cents(1, 500);
-        items.insert((period, component, shift), PeriodDataItem { period, component, value, shift, payslip_type: 1 });
+        items.insert(
+            (period, component, shift),
+            PeriodDataItem {
+                period,
+                component,
+                value,
+                shift,
+                payslip_type: 1,
+                cost_center: None,
+                cost_unit: None,
+                distribution_unit: None,
+            },
+        );
     }
     LoketEmploymentSection {
         employee_number: number,
@@ -298,6 +310,7 @@ fn generate_employment(
         wages: wages.into_values().collect(),
         benefits_and_deductions: benefits,
         payroll_period_data: items.into_values().collect(),
+        period_data_defaults: None,
     }
 }
 
@@ -782,10 +795,10 @@ fn wild_states(seed: u64) -> (engine::state::PersonioState, engine::state::Loket
         let mut person = template.clone();
         person.id = PersonId(1001 + rng.below(3));
         if rng.chance(30) {
-            person.attributes.insert(
-                "Employee number - Loket".into(),
-                rng.pick(&["1001", "x", "", "99999999999999999999"]).to_string(),
-            );
+            // The first attribute is the employee number (`attributes` are in key order).
+            if let Some(attribute) = person.attributes.first_mut() {
+                attribute.value = rng.pick(&["1001", "x", "", "99999999999999999999"]).to_string();
+            }
         }
         person.employments[0].start = Some(dates(&mut rng));
         person.employments[0].end = rng.chance(50).then(|| dates(&mut rng));
@@ -834,6 +847,7 @@ fn wild_states(seed: u64) -> (engine::state::PersonioState, engine::state::Loket
                 },
                 pay_scale: None,
                 pay_grade: None,
+                full_time: rng.chance(80),
             })
             .collect();
         employment.benefits_and_deductions = (0..rng.below(4))

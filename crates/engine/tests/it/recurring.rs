@@ -275,3 +275,68 @@ fn r9_records_after_the_horizon_stay_and_bound_an_open_record() {
         [b(7010, "2026-01-01", Some("2027-05-31"), "250.00"), b(7010, "2027-06-01", None, "300.00")]
     );
 }
+
+#[test]
+fn r4_a_withheld_component_still_reports_an_out_of_range_sum() {
+    let mut w = world();
+    w.config().mappings.push(scenario::MappingSection {
+        personio_type: "Gym".to_string(),
+        benefit_component: Some(7010),
+        deduction_component: None,
+    });
+    // One reason withholds 7010 (USD); another record on it is out of range (R5): both are reported.
+    w.recurring_with("Car allowance", "2026-01-01", "100.00", "MONTHLY", "USD");
+    w.recurring("Gym", "2026-02-01", "150000.00");
+    let plan = w.plan();
+    let mut found = codes(&plan);
+    found.sort();
+    assert_eq!(
+        found,
+        [(IssueCode::CurrencyNotEur, Severity::Warning), (IssueCode::ValueOutOfRange, Severity::Warning)]
+    );
+    assert_eq!(plan.n_writes(), 0);
+}
+
+#[test]
+fn r10_a_record_in_a_year_loket_has_not_opened_waits_and_the_one_before_keeps_its_end() {
+    let mut w = world();
+    w.scenario.loket.period_years = vec![2025, 2026];
+    w.recurring("Pension contribution", "2026-02-01", "-30.00").recurring(
+        "Pension contribution",
+        "2027-02-01",
+        "-35.00",
+    );
+    let (plan, loket) = w.sync();
+    let issue = only_issue(&plan, IssueCode::YearNotOpen);
+    assert_eq!(issue.severity, Severity::Warning);
+    assert!(issue.message.contains("2027") && issue.message.contains("8020"), "{}", issue.message);
+    assert_eq!(benefits(&loket), [b(8020, "2026-02-01", Some("2027-01-31"), "30.00")]);
+    // Once Loket opens 2027, the next sync writes the record.
+    let mut opened = world();
+    opened.scenario = w.scenario.clone();
+    opened.scenario.loket.period_years = vec![2025, 2026, 2027];
+    opened.employment().benefits_and_deductions = serde_json::from_value(serde_json::json!([
+        { "component": 8020, "start": "2026-02-01", "end": "2027-01-31", "value": "30.00" }
+    ]))
+    .unwrap();
+    let (plan, loket) = opened.sync();
+    assert!(issues_with(&plan, IssueCode::YearNotOpen).is_empty());
+    assert_eq!(
+        benefits(&loket),
+        [b(8020, "2026-02-01", Some("2027-01-31"), "30.00"), b(8020, "2027-02-01", None, "35.00")]
+    );
+}
+
+#[test]
+fn r10_loket_records_in_a_year_not_open_are_left_alone() {
+    let mut w = world();
+    w.scenario.loket.period_years = vec![2025, 2026];
+    w.benefit(8020, "2027-02-01", None, "35.00");
+    w.recurring("Pension contribution", "2026-02-01", "-30.00");
+    let (plan, loket) = w.sync();
+    assert_eq!(descriptions(&plan), ["R7 add component 8020 of €30.00 from 1 Feb 2026 to 31 Jan 2027"]);
+    assert_eq!(
+        benefits(&loket),
+        [b(8020, "2026-02-01", Some("2027-01-31"), "30.00"), b(8020, "2027-02-01", None, "35.00")]
+    );
+}

@@ -314,3 +314,32 @@ fn s12_wage_after_horizon_is_never_touched() {
     assert!(all.contains(&s("2027-06-01", "periodic", "4700.00")));
     assert!(all.contains(&s("2026-04-01", "periodic", "4200.00")), "a PUT needs no append: {all:?}");
 }
+
+#[test]
+fn s4_a_managed_wage_that_is_not_full_time_is_replaced_by_a_full_time_one() {
+    let mut w = world();
+    w.salary("2026-02-01", "fixed", Some("MONTHLY"), "4200.00");
+    w.wage("2026-02-01", "4200.00");
+    w.employment().wages[1].full_time = false;
+    let (plan, loket) = w.sync();
+    assert_eq!(
+        descriptions(&plan),
+        [
+            "S9 delete basic wage €4,200.00 per period from 1 Feb 2026",
+            "S9 add basic wage €4,200.00 per period from 1 Feb 2026"
+        ]
+    );
+    let issue = only_issue(&plan, IssueCode::WageNotFullTime);
+    assert!(issue.message.contains("1 Feb 2026"), "{}", issue.message);
+    assert!(loket[0].wages.iter().all(|wage| wage.full_time));
+}
+
+#[test]
+fn s4_a_historical_wage_that_is_not_full_time_does_not_continue_into_the_window() {
+    let mut w = world();
+    w.employment().wages[0].full_time = false;
+    let (plan, loket) = w.sync();
+    assert_eq!(descriptions(&plan), ["S9 add basic wage €4,000.00 per period from 1 Jan 2026"]);
+    assert!(issues_with(&plan, IssueCode::WageNotFullTime).is_empty(), "the historical wage is not touched");
+    assert!(!loket[0].wages[0].full_time && loket[0].wages[1].full_time);
+}
