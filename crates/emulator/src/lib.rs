@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 pub mod faults;
+pub mod log;
 pub mod loket;
 pub mod personio;
 
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use faults::Faults;
+pub use log::{LoggedRequest, RequestLog};
 pub use loket::LoketEmulator;
 pub use personio::PersonioEmulator;
 

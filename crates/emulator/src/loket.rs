@@ -80,6 +80,18 @@ impl World {
     fn dump(&self) -> LoketSection {
         let mut section = self.section.clone();
         section.employments = employments_section(&self.state);
+        // The defaults as seeded (with their nulls); the sync never writes them.
+        for employment in &mut section.employments {
+            employment.period_data_defaults = self
+                .section
+                .employments
+                .iter()
+                .find(|seeded| {
+                    (seeded.employee_number, seeded.income_relationship_number)
+                        == (employment.employee_number, employment.income_relationship_number)
+                })
+                .and_then(|seeded| seeded.period_data_defaults.clone());
+        }
         section
     }
 
@@ -120,6 +132,7 @@ struct Shared {
     world: Mutex<World>,
     auth: Mutex<Auth>,
     faults: SharedFaults,
+    log: crate::RequestLog,
 }
 
 /// The local Loket. Cheap to clone; every clone serves the same state.
@@ -139,6 +152,7 @@ impl LoketEmulator {
                 world: Mutex::new(World::new(section)?),
                 auth: Mutex::new(Auth::default()),
                 faults: Arc::new(Mutex::new(FaultState::default())),
+                log: crate::RequestLog::default(),
             }),
         })
     }
@@ -183,10 +197,16 @@ impl LoketEmulator {
         lock(&self.shared.auth).issue()
     }
 
+    /// Every API request served so far, as the client sent it (see `log`).
+    pub fn request_log(&self) -> Vec<crate::LoggedRequest> {
+        self.shared.log.entries()
+    }
+
     pub fn router(&self) -> Router {
         let shared = Arc::clone(&self.shared);
         let api = Router::new()
             .route("/providers/employers", get(employers))
+            .route("/providers/employers/{employer_id}", get(employer))
             .route("/providers/employers/{employer_id}/payrolladministrations", get(administrations))
             .route("/providers/employers/{employer_id}/employees/employments", get(employments))
             .route("/providers/employers/{employer_id}/payrollperioddata", patch(patch_period_data_collective))
@@ -228,14 +248,15 @@ impl LoketEmulator {
             .route("/providers/employers/payrolladministrations/{administration_id}/payrollperiods", get(periods))
             .route_layer(middleware::from_fn_with_state(Arc::clone(&shared), api_layer))
             .fallback(|| async { StatusCode::NOT_FOUND });
-        Router::new()
+        let router = Router::new()
             .nest("/v2", api)
             .route("/oauth/authorize", get(authorize))
             .route("/oauth/token", post(token))
             .route("/_emulator/state", get(get_state).put(put_state))
             .route("/_emulator/requests", get(get_requests))
             .route("/_emulator/faults", axum::routing::put(put_faults))
-            .with_state(shared)
+            .with_state(shared);
+        self.shared.log.layer(router)
     }
 }
 
@@ -599,8 +620,8 @@ fn wage_views(section: &LoketSection, employment: &Employment) -> Vec<wire::Wage
             payroll_period_type: Some(period_type(section)),
             pay_scale: wage.pay_scale.as_ref().map(|name| KeyValue::new(scale_key(name), name)),
             pay_grade: wage.pay_grade.as_ref().map(|name| KeyValue::new(scale_key(name), name)),
-            apply_pay_grade: None,
-            is_gross_wage_full_time: Some(true),
+            apply_pay_grade: Some(wage.pay_grade.is_some()),
+            is_gross_wage_full_time: Some(wage.full_time),
         })
         .collect()
 }
@@ -717,6 +738,14 @@ type QueryMap = Query<HashMap<String, String>>;
 async fn employers(State(shared): Shared_, headers: HeaderMap, Query(query): QueryMap) -> Response {
     let world = lock(&shared.world);
     list_response(&headers, &query, wire::VERSION_2018, vec![employer_view(&world.section)], true)
+}
+
+async fn employer(State(shared): Shared_, Path(employer_id): Path<String>, headers: HeaderMap) -> Response {
+    let world = lock(&shared.world);
+    if employer_id != world.section.employer_id() {
+        return not_found();
+    }
+    entity_response(StatusCode::OK, &headers, wire::VERSION_2018, employer_view(&world.section))
 }
 
 async fn administrations(
@@ -852,6 +881,8 @@ async fn period_data(
     }
 }
 
+/// The defaults of a PATCH, as Loket serves them: a GET-shaped record, bare, with `payrollPeriod` null and
+/// every field without a default null (as the file's `period_data_defaults` says).
 async fn period_data_defaults(
     State(shared): Shared_,
     Path(employment_id): Path<String>,
@@ -859,28 +890,36 @@ async fn period_data_defaults(
 ) -> Response {
     let world = lock(&shared.world);
     let Some(employment) = world.employment(&employment_id) else { return not_found() };
-    let period = world
-        .state
-        .calendar
-        .periods()
+    let version = match version_for(&headers, wire::VERSION_2018) {
+        Ok(version) => version,
+        Err(reason) => return broken_rule(reason),
+    };
+    let section = &world.section;
+    let defaults = section
+        .employments
         .iter()
-        .find(|period| !period.closed)
-        .or(world.state.calendar.periods().last())
-        .map(|period| period.id)
-        .unwrap_or(PeriodId { year: 2000, number: 1 });
-    let record = PeriodData {
-        id: None,
-        key: PeriodDataKey {
-            period,
-            shift: 1,
-            payslip_type: 1,
-            distribution_unit: employment.default_distribution_unit,
+        .find(|candidate| {
+            section.employment_id(candidate.employee_number, candidate.income_relationship_number)
+                == employment.id.as_str()
+        })
+        .and_then(|candidate| candidate.period_data_defaults.clone())
+        .unwrap_or(scenario::PeriodDataDefaultsSection {
+            shift: Some(1),
+            payslip_type: Some(1),
             cost_center: None,
             cost_unit: None,
-        },
-        values: Default::default(),
+        });
+    let body = wire::PeriodDataDefaults {
+        payroll_period: None,
+        shift: defaults.shift.map(shift),
+        payslip_type: defaults.payslip_type.map(payslip_type),
+        payslip_text: None,
+        distribution_unit: Some(distribution_unit(&employment.period_data_defaults.distribution_unit)),
+        cost_center: int_key(&defaults.cost_center.map(|key| key.to_string())),
+        cost_unit: int_key(&defaults.cost_unit.map(|key| key.to_string())),
+        payroll_components: Vec::new(),
     };
-    entity_response(StatusCode::OK, &headers, wire::VERSION_2018, period_data_view(&world, &record))
+    ok_json(&version, &body)
 }
 
 async fn period_data_of_period(
@@ -898,15 +937,59 @@ async fn period_data_of_period(
             "`{period_id}` is not a payroll period id (year × 100 + period, such as 202602)"
         ));
     };
-    if world.state.calendar.get(period).is_none() {
+    let Some(found) = world.state.calendar.get(period).cloned() else {
         return not_found();
-    }
+    };
+    // Loket requires a payslip type and one of a component set or category, one of each per call.
+    let payslip = match query.get("payslipType").map(|text| text.parse::<u32>()) {
+        Some(Ok(key)) => key,
+        Some(Err(_)) => return broken_rule_list("payslipType must be a whole number (1 normal, 2 special rate)"),
+        None => return broken_rule_list("The query parameter payslipType is required."),
+    };
+    let category = match (
+        query.get("payrollComponentSet"),
+        query.get("payrollComponentCategory"),
+        query.get("payrollComponentId"),
+    ) {
+        (_, _, Some(_)) => return broken_rule_list("payrollComponentId is not available yet; use payrollComponentCategory or payrollComponentSet."),
+        (Some(_), Some(_), _) => {
+            return broken_rule_list("Give either payrollComponentSet or payrollComponentCategory, not both.");
+        }
+        (Some(set), None, _) => {
+            return broken_rule_list(format!("Payroll component set `{set}` does not exist for this administration."));
+        }
+        (None, Some(text), _) => match text.parse::<u16>() {
+            Ok(category) => category,
+            Err(_) => return broken_rule_list("payrollComponentCategory must be a whole number"),
+        },
+        (None, None, _) => {
+            return broken_rule_list(
+                "Either payrollComponentSet or payrollComponentCategory or payrollComponentId must have a value.",
+            );
+        }
+    };
+    let catalogue = world.state.components.get(&period.year);
+    let in_category = |key: &ComponentKey| {
+        catalogue.and_then(|catalogue| catalogue.get(key)).is_some_and(|component| component.category == category)
+    };
     let mut items = Vec::new();
-    for (index, employment) in world.state.employments.iter().enumerate() {
-        let mut records: Vec<&PeriodData> =
-            employment.period_data.iter().filter(|record| record.key.period == period).collect();
+    // Only active employments: those whose dates overlap the period.
+    for (index, employment) in world.state.employments.iter().enumerate().filter(|(_, employment)| {
+        employment.start <= found.end && employment.end.is_none_or(|end| end >= found.start)
+    }) {
+        let mut records: Vec<PeriodData> = employment
+            .period_data
+            .iter()
+            .filter(|record| record.key.period == period && record.key.payslip_type == payslip)
+            .map(|record| PeriodData {
+                id: record.id.clone(),
+                key: record.key.clone(),
+                values: record.values.iter().filter(|(key, _)| in_category(key)).map(|(key, value)| (*key, *value)).collect(),
+            })
+            .collect();
         records.sort_by(|a, b| a.key.cmp(&b.key));
         for record in records {
+            let record = &record;
             items.push(wire::PeriodDataOfPeriod {
                 employment: wire::PeriodEmploymentRef {
                     id: employment.id.to_string(),
@@ -921,9 +1004,9 @@ async fn period_data_of_period(
                 shift: shift(record.key.shift),
                 payslip_type: payslip_type(record.key.payslip_type),
                 distribution_unit: distribution_unit(&record.key.distribution_unit),
-                cost_center: None,
-                cost_unit: None,
-                payroll_components: component_values(&world.section, record),
+                cost_center: int_key(&record.key.cost_center),
+                cost_unit: int_key(&record.key.cost_unit),
+                payroll_components: component_values(&world.section, &record),
             });
         }
     }
@@ -1108,6 +1191,12 @@ async fn put_wage(State(shared): Shared_, Path(wage_id): Path<String>, headers: 
     };
     let employment = &world.state.employments[index];
     let Some(before) = employment.wages.iter().find(|wage| wage.id.0 == wage_id).cloned() else { return not_found() };
+    // With `applyPayGrade` on (or left as read), Loket replaces `grossWage` by the pay grade's amount: a PUT
+    // that clears the pay scale must turn it off.
+    let clears_scale = body.pay_scale.is_none() && body.pay_grade.is_none();
+    if clears_scale && (before.pay_scale.is_some() || before.pay_grade.is_some()) && body.apply_pay_grade != Some(false) {
+        return broken_rule("The wage cannot be changed: a PUT without a pay scale and pay grade must send applyPayGrade false.");
+    }
     let employment_id = employment.id;
     let id = before.id.clone();
     match apply(&mut world, &employment_id, Action::PutWage { id: id.clone(), before, after: value }) {

@@ -54,6 +54,7 @@ struct Shared {
     section: Mutex<PersonioSection>,
     tokens: Mutex<HashMap<String, TokenGrant>>,
     faults: SharedFaults,
+    log: crate::RequestLog,
 }
 
 #[derive(Clone)]
@@ -78,6 +79,7 @@ impl PersonioEmulator {
                 section: Mutex::new(section),
                 tokens: Mutex::new(HashMap::new()),
                 faults: Arc::new(Mutex::new(FaultState::default())),
+                log: crate::RequestLog::default(),
             }),
         })
     }
@@ -108,6 +110,11 @@ impl PersonioEmulator {
         faults::lock(&self.shared.faults).requests.clone()
     }
 
+    /// Every API request served so far, as the client sent it (see `log`).
+    pub fn request_log(&self) -> Vec<crate::LoggedRequest> {
+        self.shared.log.entries()
+    }
+
     pub fn router(&self) -> Router {
         let shared = Arc::clone(&self.shared);
         let api = Router::new()
@@ -121,12 +128,13 @@ impl PersonioEmulator {
             .route("/auth/token", post(token))
             .route("/auth/revoke", post(revoke))
             .fallback(|| async { problem(StatusCode::NOT_FOUND, "Not found", "There is no such resource.") });
-        Router::new()
+        let router = Router::new()
             .nest("/v2", api)
             .route("/_emulator/state", get(get_state).put(put_state))
             .route("/_emulator/requests", get(get_requests))
             .route("/_emulator/faults", axum::routing::put(put_faults))
-            .with_state(shared)
+            .with_state(shared);
+        self.shared.log.layer(router)
     }
 }
 
@@ -239,21 +247,75 @@ async fn api_layer(State(shared): SharedState, matched: Option<MatchedPath>, req
 // ---------------------------------------------------------------------------------------------------------
 // Paging
 
-const CURSOR_SALT: usize = 0x5a17;
-
-fn cursor(offset: usize) -> String {
-    format!("cur_{:x}", offset ^ CURSOR_SALT)
+/// A list request's parameters: the query as sent, or (with a `cursor`) the query the cursor carries.
+struct ListQuery {
+    params: BTreeMap<String, String>,
+    offset: usize,
 }
 
-fn offset(cursor: &str) -> Option<usize> {
-    usize::from_str_radix(cursor.strip_prefix("cur_")?, 16).ok().map(|value| value ^ CURSOR_SALT)
+impl ListQuery {
+    fn get(&self, name: &str) -> Option<&String> {
+        self.params.get(name)
+    }
 }
 
-/// One page of `items` for the query's `limit` and `cursor`, with the `next` link keeping the other
-/// parameters.
+/// A cursor carries the whole query of the first page and the offset (Personio's next links carry only
+/// the cursor, so it must carry the filters): `cur_` and the hex of `offset` and the query string.
+fn cursor(offset: usize, params: &BTreeMap<String, String>) -> String {
+    let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        pairs.append_pair(name, value);
+    }
+    let text = format!("{offset}\n{}", pairs.finish());
+    format!("cur_{}", text.bytes().map(|byte| format!("{:02x}", byte ^ 0x5a)).collect::<String>())
+}
+
+fn uncursor(cursor: &str) -> Option<(usize, BTreeMap<String, String>)> {
+    let hex = cursor.strip_prefix("cur_")?;
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|index| u8::from_str_radix(hex.get(index..index + 2)?, 16).ok().map(|b| b ^ 0x5a)).collect();
+    let text = String::from_utf8(bytes?).ok()?;
+    let (offset, query) = text.split_once('\n')?;
+    Some((offset.parse().ok()?, url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
+}
+
+/// The parameters of a list request. A cursor stands for the query it was handed out with; a request with
+/// a cursor may carry no other parameter but `limit`.
+fn list_query(query: HashMap<String, String>) -> Result<ListQuery, Response> {
+    let Some(text) = query.get("cursor") else {
+        return Ok(ListQuery { params: query.into_iter().collect(), offset: 0 });
+    };
+    let Some((offset, mut params)) = uncursor(text) else {
+        return Err(problem(StatusCode::BAD_REQUEST, "Invalid cursor", "The cursor was not handed out by this API."));
+    };
+    if let Some(other) = query.keys().find(|name| *name != "cursor" && *name != "limit") {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid cursor",
+            &format!("A request with a cursor carries its filters in the cursor; `{other}` may not be given beside it."),
+        ));
+    }
+    if let Some(limit) = query.get("limit") {
+        params.insert("limit".to_string(), limit.clone());
+    }
+    Ok(ListQuery { params, offset })
+}
+
+/// `http://host:port` of a request, for absolute links as Personio gives them.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// One page of `items` for the query's `limit`, with absolute `self` and `next` links that carry only the
+/// cursor, as Personio's do.
 fn page<T: serde::Serialize + Clone>(
+    origin: &str,
     path: &str,
-    query: &HashMap<String, String>,
+    query: &ListQuery,
     items: &[T],
     (default_limit, max_limit): (usize, usize),
 ) -> Response {
@@ -270,38 +332,21 @@ fn page<T: serde::Serialize + Clone>(
             }
         },
     };
-    let start = match query.get("cursor") {
-        None => 0,
-        Some(text) => match offset(text) {
-            Some(start) if start <= items.len() => start,
-            _ => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "Invalid cursor",
-                    "The cursor was not handed out by this API.",
-                );
-            }
-        },
-    };
+    let start = query.offset;
+    if start > items.len() {
+        return problem(StatusCode::BAD_REQUEST, "Invalid cursor", "The cursor was not handed out by this API.");
+    }
     let data: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
-    let mut params: Vec<(String, String)> =
-        query.iter().filter(|(name, _)| *name != "cursor").map(|(name, value)| (name.clone(), value.clone())).collect();
-    params.sort();
-    let link = |cursor_value: Option<String>| {
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in &params {
-            pairs.append_pair(name, value);
-        }
-        if let Some(cursor_value) = cursor_value {
-            pairs.append_pair("cursor", &cursor_value);
-        }
-        wire::Link { href: format!("/v2{path}?{}", pairs.finish()) }
+    let link = |offset: usize| {
+        let href = if offset == 0 {
+            format!("{origin}/v2{path}")
+        } else {
+            format!("{origin}/v2{path}?cursor={}", cursor(offset, &query.params))
+        };
+        wire::Link { href }
     };
-    let next = (start + limit < items.len()).then(|| link(Some(cursor(start + limit))));
-    json_ok(&wire::List {
-        data,
-        meta: wire::Meta { links: wire::Links { this: Some(link(query.get("cursor").cloned())), next } },
-    })
+    let next = (start + limit < items.len()).then(|| link(start + limit));
+    json_ok(&wire::List { data, meta: wire::Meta { links: wire::Links { this: Some(link(start)), next } } })
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -311,7 +356,35 @@ fn employment_id(person: &PersonSection) -> String {
     derived_id("personio-employment", &person.id.to_string())
 }
 
-fn person_view(person: &PersonSection) -> wire::Person {
+/// A person's attributes as Personio's v2 API serves them: `{id, global_id, type, value}`, a label only
+/// when the section says `labels_served`; an `INT` attribute whose value is a whole number as a JSON number.
+fn attribute_views(section: &PersonioSection, index: usize) -> Vec<wire::CustomAttribute> {
+    section
+        .person_attributes(index)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|attribute| {
+            let number = attribute
+                .kind
+                .eq_ignore_ascii_case("int")
+                .then(|| attribute.value.parse::<u64>().ok().filter(|number| number.to_string() == attribute.value))
+                .flatten();
+            wire::CustomAttribute {
+                id: attribute.id,
+                global_id: attribute.global_id,
+                label: attribute.label,
+                kind: attribute.kind,
+                value: match number {
+                    Some(number) => json!(number),
+                    None => json!(attribute.value),
+                },
+            }
+        })
+        .collect()
+}
+
+fn person_view(section: &PersonioSection, index: usize) -> wire::Person {
+    let person = &section.persons[index];
     wire::Person {
         id: person.id.to_string(),
         first_name: person.first_name.clone(),
@@ -319,17 +392,7 @@ fn person_view(person: &PersonSection) -> wire::Person {
         preferred_name: None,
         email: Some(format!("{}.{}@example.com", person.first_name.to_lowercase(), person.id)),
         status: if person.employment.status == "INACTIVE" { "INACTIVE" } else { "ACTIVE" }.to_string(),
-        custom_attributes: person
-            .attributes
-            .iter()
-            .map(|(label, value)| wire::CustomAttribute {
-                id: derived_id("personio-attribute", label),
-                global_id: derived_id("personio-attribute-global", label),
-                label: label.clone(),
-                kind: "string".to_string(),
-                value: json!(value),
-            })
-            .collect(),
+        custom_attributes: attribute_views(section, index),
         employments: vec![wire::IdRef { id: employment_id(person) }],
         created_at: Some("2019-01-01T00:00:00Z".to_string()),
         updated_at: Some("2026-01-01T00:00:00Z".to_string()),
@@ -341,7 +404,7 @@ fn employment_view(person: &PersonSection) -> wire::Employment {
     wire::Employment {
         id: employment_id(person),
         status: employment.status.clone(),
-        legal_entity: wire::IdRef { id: employment.legal_entity.clone() },
+        legal_entity: Some(wire::IdRef { id: employment.legal_entity.clone() }),
         employment_start_date: employment.start,
         employment_end_date: employment.end,
         termination: employment.end.map(|end| wire::Termination {
@@ -477,35 +540,52 @@ fn window_items(section: &PersonioSection, person: &PersonSection, start: Date, 
 
 type QueryMap = Query<HashMap<String, String>>;
 
-async fn persons(State(shared): SharedState, Query(query): QueryMap) -> Response {
+async fn persons(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
+    let query = match list_query(query) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
     let section = lock(&shared.section);
-    let mut items: Vec<wire::Person> = section.persons.iter().map(person_view).collect();
+    let mut items: Vec<wire::Person> = (0..section.persons.len()).map(|index| person_view(&section, index)).collect();
     if let Some(ids) = query.get("id") {
         let wanted: Vec<&str> = ids.split(',').map(str::trim).collect();
         items.retain(|person| wanted.contains(&person.id.as_str()));
     }
-    page("/persons", &query, &items, (10, 50))
+    page(&origin(&headers), "/persons", &query, &items, (10, 50))
 }
 
 async fn person(State(shared): SharedState, Path(person_id): Path<String>) -> Response {
     let section = lock(&shared.section);
-    match section.persons.iter().find(|person| person.id.to_string() == person_id) {
-        Some(person) => json_ok(&person_view(person)),
+    match section.persons.iter().position(|person| person.id.to_string() == person_id) {
+        Some(index) => json_ok(&person_view(&section, index)),
         None => problem(StatusCode::NOT_FOUND, "Not found", &format!("There is no person {person_id}.")),
     }
 }
 
-async fn employments(State(shared): SharedState, Path(person_id): Path<String>, Query(query): QueryMap) -> Response {
+async fn employments(
+    State(shared): SharedState,
+    Path(person_id): Path<String>,
+    headers: HeaderMap,
+    Query(query): QueryMap,
+) -> Response {
+    let query = match list_query(query) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
     let section = lock(&shared.section);
     match section.persons.iter().find(|person| person.id.to_string() == person_id) {
         Some(person) => {
-            page(&format!("/persons/{person_id}/employments"), &query, &[employment_view(person)], (10, 50))
+            page(&origin(&headers), &format!("/persons/{person_id}/employments"), &query, &[employment_view(person)], (10, 50))
         }
         None => problem(StatusCode::NOT_FOUND, "Not found", &format!("There is no person {person_id}.")),
     }
 }
 
-async fn legal_entities(State(shared): SharedState, Query(query): QueryMap) -> Response {
+async fn legal_entities(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
+    let query = match list_query(query) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
     let section = lock(&shared.section);
     let items: Vec<wire::LegalEntity> = std::iter::once(&section.legal_entity)
         .chain(section.other_legal_entities.iter())
@@ -515,10 +595,14 @@ async fn legal_entities(State(shared): SharedState, Query(query): QueryMap) -> R
             country: entity.country.clone(),
         })
         .collect();
-    page("/legal-entities", &query, &items, (20, 100))
+    page(&origin(&headers), "/legal-entities", &query, &items, (20, 100))
 }
 
-async fn compensation_types(State(shared): SharedState, Query(query): QueryMap) -> Response {
+async fn compensation_types(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
+    let query = match list_query(query) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
     let section = lock(&shared.section);
     let items: Vec<wire::CompensationType> = section
         .compensation_types()
@@ -533,10 +617,10 @@ async fn compensation_types(State(shared): SharedState, Query(query): QueryMap) 
             unit: kind.unit,
         })
         .collect();
-    page("/compensations/types", &query, &items, (100, 100))
+    page(&origin(&headers), "/compensations/types", &query, &items, (100, 100))
 }
 
-fn parse_date(query: &HashMap<String, String>, name: &str) -> Result<Option<Date>, String> {
+fn parse_date(query: &ListQuery, name: &str) -> Result<Option<Date>, String> {
     match query.get(name) {
         None => Ok(None),
         Some(text) => {
@@ -545,7 +629,11 @@ fn parse_date(query: &HashMap<String, String>, name: &str) -> Result<Option<Date
     }
 }
 
-async fn compensations(State(shared): SharedState, Query(query): QueryMap) -> Response {
+async fn compensations(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
+    let query = match list_query(query) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
     let (start, end) = match (parse_date(&query, "start_date"), parse_date(&query, "end_date")) {
         (Err(reason), _) | (_, Err(reason)) => return problem(StatusCode::BAD_REQUEST, "Invalid date", &reason),
         (Ok(start), Ok(end)) => (start, end),
@@ -581,37 +669,44 @@ async fn compensations(State(shared): SharedState, Query(query): QueryMap) -> Re
         }
         items.extend(window_items(&section, person, start, end));
     }
-    page("/compensations", &query, &items, (100, 100))
+    page(&origin(&headers), "/compensations", &query, &items, (100, 100))
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = wire::OAuthError { error: error.to_string(), error_description: Some(description.to_string()) };
-    let mut response = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+/// A token error as Personio's credentials document gives it: 400 `application/problem+json`.
+fn oauth_error(error: &str, description: &str) -> Response {
+    let body = wire::OAuthError {
+        error: error.to_string(),
+        error_description: Some(description.to_string()),
+        error_uri: Some(format!("https://developer.personio.de/reference/errors#credentials.oauth2.{error}")),
+        timestamp: Some(jiff::Timestamp::now().to_string()),
+        trace_id: Some(derived_id("trace", &format!("{error}/{:?}", Instant::now()))),
+    };
+    let mut response = (StatusCode::BAD_REQUEST, serde_json::to_string(&body).unwrap_or_default()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     response
 }
 
 async fn token(State(shared): SharedState, headers: HeaderMap, body: Bytes) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the token request must be form-encoded");
+        return oauth_error("invalid_request", "the token request must be form-encoded");
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     match field("grant_type") {
         "client_credentials" => {}
-        "" => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "use client_credentials"),
+        "" => return oauth_error("invalid_request", "grant_type is required"),
+        _ => return oauth_error("unsupported_grant_type", "use client_credentials"),
     }
     if field("client_id") != DEMO_CLIENT_ID || field("client_secret") != DEMO_CLIENT_SECRET {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+        return oauth_error("unauthorized_client", "Client is not allowed to use the specified grant type flow.");
     }
     let mut scopes: Vec<String> = match form.get("scope") {
         None => SCOPES.iter().map(|scope| scope.to_string()).collect(),
         Some(text) => text.split_whitespace().map(str::to_string).collect(),
     };
     if let Some(unknown) = scopes.iter().find(|scope| !SCOPES.contains(&scope.as_str())) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &format!("unknown scope {unknown}"));
+        return oauth_error("invalid_scope", &format!("unknown scope {unknown}"));
     }
     scopes.sort();
     let value =
@@ -637,7 +732,7 @@ async fn revoke(State(shared): SharedState, body: Bytes) -> Response {
             lock(&shared.tokens).remove(token);
             StatusCode::OK.into_response()
         }
-        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token is required"),
+        None => oauth_error("invalid_request", "token is required"),
     }
 }
 

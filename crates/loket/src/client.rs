@@ -238,13 +238,20 @@ impl LoketClient {
             ("client_id", self.settings.client_id.as_str()),
             ("client_secret", self.settings.client_secret.expose_secret()),
         ];
-        let tokens = self.token_request(&form).await?;
+        let (access_token, refresh_token, expires_at) = self.token_request(&form).await?;
+        let refresh_token = refresh_token
+            .ok_or_else(|| LoketError::OAuth("the token answer carries no refresh token".to_string()))?;
+        let tokens = Tokens { access_token, refresh_token, expires_at };
         self.store.save(&tokens)?;
         *self.tokens.lock().await = Some(tokens);
         Ok(())
     }
 
-    async fn token_request(&self, form: &[(&str, &str)]) -> Result<Tokens, LoketError> {
+    /// A token request: the access token, the refresh token if the answer carries one, and the expiry.
+    async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+    ) -> Result<(SecretString, Option<SecretString>, i64), LoketError> {
         let endpoint = self.oauth_endpoint("token");
         let response = self.http.post(endpoint.clone()).form(form).send().await.map_err(|error| {
             LoketError::Transport { endpoint: endpoint.to_string(), reason: error.to_string(), attempts: 1 }
@@ -264,14 +271,11 @@ impl LoketClient {
         }
         let answer: wire::TokenResponse = serde_json::from_str(&text)
             .map_err(|error| LoketError::Decode { endpoint: endpoint.to_string(), reason: error.to_string() })?;
-        let refresh_token = answer
-            .refresh_token
-            .ok_or_else(|| LoketError::OAuth("the token answer carries no refresh token".to_string()))?;
-        Ok(Tokens {
-            access_token: answer.access_token.into(),
-            refresh_token: refresh_token.into(),
-            expires_at: now_seconds() + answer.expires_in,
-        })
+        Ok((
+            answer.access_token.into(),
+            answer.refresh_token.filter(|token| !token.is_empty()).map(SecretString::from),
+            now_seconds() + answer.expires_in,
+        ))
     }
 
     /// The access token to use, refreshed when it expires within a minute.
@@ -317,8 +321,11 @@ impl LoketClient {
             ("client_id", self.settings.client_id.as_str()),
             ("client_secret", self.settings.client_secret.expose_secret()),
         ];
-        let fresh = self.token_request(&form).await?;
-        // The old refresh token is dead from now on: store the new one before anything uses it.
+        let (access_token, new_refresh_token, expires_at) = self.token_request(&form).await?;
+        // Loket rotates refresh tokens: the old one is dead from now on, so the new one is stored before
+        // anything uses it. An answer without one (some integrations see this) keeps the current one.
+        let refresh_token = new_refresh_token.unwrap_or_else(|| current.refresh_token.clone());
+        let fresh = Tokens { access_token, refresh_token, expires_at };
         self.store.save(&fresh)?;
         let access = fresh.access_token.clone();
         *guard = Some(fresh);
@@ -479,6 +486,20 @@ impl LoketClient {
         }
     }
 
+    /// One resource that Loket may send bare or in a `content` envelope (the defaults of a PATCH).
+    async fn get_bare_or_enveloped<T: DeserializeOwned>(&self, path: &str, version: &str) -> Result<T, LoketError> {
+        let endpoint = format!("GET {path}");
+        let text = self.send(Method::GET, path, &[], version, None, Safety::Idempotent).await?;
+        let value: serde_json::Value = decode(&endpoint, &text)?;
+        let inner = match value {
+            serde_json::Value::Object(mut object) if object.get("content").is_some_and(|c| c.is_object()) => {
+                object.remove("content").unwrap_or_default()
+            }
+            other => other,
+        };
+        serde_json::from_value(inner).map_err(|error| LoketError::Decode { endpoint, reason: error.to_string() })
+    }
+
     async fn get_one<T: DeserializeOwned>(&self, path: &str, version: &str) -> Result<T, LoketError> {
         let text = self.send(Method::GET, path, &[], version, None, Safety::Idempotent).await?;
         decode::<Envelope<T>>(&format!("GET {path}"), &text).map(|envelope| envelope.content)
@@ -486,10 +507,22 @@ impl LoketClient {
 
     /// Every page of a list.
     pub async fn get_all<T: DeserializeOwned>(&self, path: &str, version: &str) -> Result<Vec<T>, LoketError> {
+        self.get_all_with(path, version, &[]).await
+    }
+
+    /// Every page of a list, with further query parameters.
+    pub async fn get_all_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        version: &str,
+        parameters: &[(&str, String)],
+    ) -> Result<Vec<T>, LoketError> {
         let mut items = Vec::new();
         let mut page = 1;
         loop {
-            let query = [("pageNumber", page.to_string()), ("pageSize", self.settings.page_size.to_string())];
+            let mut query: Vec<(&str, String)> = parameters.to_vec();
+            query.push(("pageNumber", page.to_string()));
+            query.push(("pageSize", self.settings.page_size.to_string()));
             let text = self.send(Method::GET, path, &query, version, None, Safety::Idempotent).await?;
             let envelope: ListEnvelope<T> = decode(&format!("GET {path}"), &text)?;
             let got = envelope.embedded.len();
@@ -655,13 +688,15 @@ impl LoketClient {
         self.get_all(&path, wire::VERSION_2018).await
     }
 
-    /// The record Loket advises reading before a PATCH: the default distribution unit, shift, payslip type.
+    /// The record Loket advises reading before a PATCH: the defaults for shift, payslip type, distribution
+    /// unit, cost centre and cost unit (`payrollPeriod` and every field without a default are null). Loket
+    /// documents it only in prose; the answer is accepted bare or in a `content` envelope.
     pub async fn payroll_period_data_defaults(
         &self,
         employment_id: &str,
-    ) -> Result<wire::PayrollPeriodData, LoketError> {
+    ) -> Result<wire::PeriodDataDefaults, LoketError> {
         let path = format!("/providers/employers/employees/employments/{employment_id}/payrollperioddata/defaults");
-        self.get_one(&path, wire::VERSION_2018).await
+        self.get_bare_or_enveloped(&path, wire::VERSION_2018).await
     }
 
     /// Upserts one payroll-period-data record: supplied components overwrite, `value: null` deletes,
@@ -706,15 +741,30 @@ impl LoketClient {
         self.get_all(&path, wire::VERSION_2018).await
     }
 
+    /// The period data of one payroll period, as Loket serves it: one payslip type and one component set or
+    /// category per call, and only active employments within the Loket user's filter settings. The sync
+    /// reads each employment's own list instead (it sees every employment it manages); this read is here
+    /// for completeness and for the conformance tests.
     pub async fn payroll_period_data_of_period(
         &self,
         administration_id: &str,
         period_id: i64,
+        payslip_type: i64,
+        components: &wire::ComponentSelection,
     ) -> Result<Vec<wire::PeriodDataOfPeriod>, LoketError> {
         let path = format!(
             "/providers/employers/payrolladministrations/{administration_id}/payrollPeriods/{period_id}/payrollperioddata"
         );
-        self.get_all(&path, wire::VERSION_2018).await
+        let selection = match components {
+            wire::ComponentSelection::Set(set) => ("payrollComponentSet", set.clone()),
+            wire::ComponentSelection::Category(category) => ("payrollComponentCategory", category.to_string()),
+        };
+        self.get_all_with(&path, wire::VERSION_2018, &[("payslipType", payslip_type.to_string()), selection]).await
+    }
+
+    /// One employer (`GET /providers/employers/{employerId}`).
+    pub async fn employer(&self, employer_id: &str) -> Result<wire::Employer, LoketError> {
+        self.get_one(&format!("/providers/employers/{employer_id}"), wire::VERSION_2018).await
     }
 }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use engine::plan::{Action, Write};
 use engine::state::{
-    BenefitOrDeduction, BenefitValue, Component, ComponentKind, Employment, LoketState, PeriodData, PeriodDataKey,
-    Wage, WageKind, WageValue,
+    BenefitOrDeduction, BenefitValue, Component, ComponentKind, Employment, LoketState, PeriodData,
+    PeriodDataDefaults, PeriodDataKey, Wage, WageKind, WageValue,
 };
 use engine::{Calendar, ComponentKey, EmployeeNumber, EmploymentId, Money, Period, PeriodId, RecordId, ShortId};
 use jiff::civil::Date;
@@ -90,6 +90,8 @@ pub fn wage_to_domain(wage: &wire::Wage) -> Result<Wage, String> {
         value: WageValue { start: wage.start_date, kind, amount },
         pay_scale: wage.pay_scale.as_ref().map(|scale| scale.value.clone()),
         pay_grade: wage.pay_grade.as_ref().map(|grade| grade.value.clone()),
+        // Loket's default is a full-time wage; only an explicit `false` says otherwise.
+        full_time: wage.is_gross_wage_full_time.unwrap_or(true),
     })
 }
 
@@ -196,18 +198,25 @@ pub fn period_data_list_to_domain(records: &[wire::PayrollPeriodData]) -> Result
     Ok(converted)
 }
 
-fn period_list_to_domain(record: &wire::PeriodDataOfPeriod) -> Option<PeriodData> {
-    Some(PeriodData {
-        id: None,
-        key: period_data_key(
-            &record.payroll_period,
-            &record.shift,
-            &record.payslip_type,
-            &record.distribution_unit,
-            &record.cost_center,
-            &record.cost_unit,
-        )?,
-        values: values(&record.payroll_components),
+/// The key fields of an employment's PATCH defaults (O5): a null field is at its default (shift 1, the
+/// normal payslip type, no cost centre, no cost unit). A null distribution unit is an error: Loket books
+/// no variable input without one.
+pub fn defaults_to_domain(defaults: &wire::PeriodDataDefaults) -> Result<PeriodDataDefaults, String> {
+    let number = |value: i64, what: &str| {
+        u32::try_from(value).map_err(|_| format!("the default {what} {value} is not a number loket-sync knows"))
+    };
+    let unit = defaults.distribution_unit.as_ref().ok_or(
+        "Loket has no default distribution unit for this employment, so no one-time value can be written; set one in Loket",
+    )?;
+    Ok(PeriodDataDefaults {
+        shift: defaults.shift.as_ref().map_or(Ok(1), |shift| number(shift.shift_number, "shift"))?,
+        payslip_type: defaults.payslip_type.as_ref().map_or(Ok(1), |kind| number(kind.key, "payslip type"))?,
+        distribution_unit: Some(
+            ShortId::new(&unit.key)
+                .ok_or_else(|| format!("the default distribution unit `{}` is not a key loket-sync knows", unit.key))?,
+        ),
+        cost_center: defaults.cost_center.as_ref().map(|key| key.key.to_string()),
+        cost_unit: defaults.cost_unit.as_ref().map(|key| key.key.to_string()),
     })
 }
 
@@ -229,7 +238,7 @@ pub fn employment_to_domain(employment: &wire::Employment) -> Result<Employment,
         name: if name.is_empty() { employee.formatted_name.clone() } else { name },
         start: employment.start_date,
         end: employment.end_date,
-        default_distribution_unit: None,
+        period_data_defaults: PeriodDataDefaults::default(),
         wages: Vec::new(),
         benefits_and_deductions: Vec::new(),
         period_data: Vec::new(),
@@ -281,47 +290,6 @@ pub async fn read_state(
         })
         .collect();
 
-    // One-time values: company-wide, one list per in-scope period.
-    let mut period_data: HashMap<String, Vec<PeriodData>> = HashMap::new();
-    let mut unreadable: HashMap<String, String> = HashMap::new();
-    if let Some(from) = scope.period_data_from {
-        let ids: Vec<PeriodId> = state
-            .calendar
-            .periods()
-            .iter()
-            .filter(|period| period.start >= from && period.end <= scope.horizon)
-            .map(|period| period.id)
-            .collect();
-        let mut tasks = tokio::task::JoinSet::new();
-        for id in ids {
-            let client = Arc::clone(client);
-            let administration_id = administration_id.to_string();
-            tasks.spawn(
-                async move { (id, client.payroll_period_data_of_period(&administration_id, id.loket_id()).await) },
-            );
-        }
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((id, Ok(records))) => {
-                    for record in &records {
-                        match period_list_to_domain(record) {
-                            Some(domain) => period_data.entry(record.employment.id.clone()).or_default().push(domain),
-                            // Never a silent drop: a record that cannot be read fails its employment (G5).
-                            None => {
-                                unreadable.insert(
-                                    record.employment.id.clone(),
-                                    format!("a payroll-period-data record of {id} cannot be read"),
-                                );
-                            }
-                        }
-                    }
-                }
-                Ok((id, Err(error))) => state.failed_reads.push(format!("payroll period data of {id}: {error}")),
-                Err(error) => state.failed_reads.push(format!("payroll period data: {error}")),
-            }
-        }
-    }
-
     // Per employment, concurrently (the client bounds the requests under way).
     let mut tasks = tokio::task::JoinSet::new();
     for (index, employment) in employments.iter().enumerate() {
@@ -344,26 +312,26 @@ pub async fn read_state(
                 continue;
             }
         };
-        domain.period_data = period_data.remove(&employment.id).unwrap_or_default();
-        domain.period_data.sort_by(|a, b| a.key.cmp(&b.key));
         match records {
             Some(Ok(records)) => {
-                domain.default_distribution_unit = records.default_distribution_unit;
-                let converted = wages_to_domain(records.wages, &mut snapshot.wages)
-                    .and_then(|wages| Ok((wages, benefits_to_domain(records.benefits, &mut snapshot.benefits)?)));
+                let converted = wages_to_domain(records.wages, &mut snapshot.wages).and_then(|wages| {
+                    let benefits = benefits_to_domain(records.benefits, &mut snapshot.benefits)?;
+                    let period_data = period_data_list_to_domain(&records.period_data)?;
+                    let defaults = records.defaults.as_ref().map(defaults_to_domain).transpose()?;
+                    Ok((wages, benefits, period_data, defaults))
+                });
                 match converted {
-                    Ok((wages, benefits)) => {
+                    Ok((wages, benefits, period_data, defaults)) => {
                         domain.wages = wages;
                         domain.benefits_and_deductions = benefits;
+                        domain.period_data = period_data;
+                        domain.period_data_defaults = defaults.unwrap_or_default();
                     }
                     Err(reason) => domain.read_failed = Some(reason),
                 }
             }
             Some(Err(reason)) => domain.read_failed = Some(reason),
             None => domain.read_failed = Some("the read was interrupted".to_string()),
-        }
-        if let Some(reason) = unreadable.remove(&employment.id) {
-            domain.read_failed = Some(reason);
         }
         state.employments.push(domain);
     }
@@ -375,7 +343,10 @@ pub async fn read_state(
 struct EmploymentRecords {
     wages: Vec<wire::Wage>,
     benefits: Vec<wire::BenefitOrDeduction>,
-    default_distribution_unit: Option<ShortId>,
+    /// The employment's own list of period data: unlike the list of one payroll period, it needs no payslip
+    /// type or component category and shows ended employments and those outside the user's filter.
+    period_data: Vec<wire::PayrollPeriodData>,
+    defaults: Option<wire::PeriodDataDefaults>,
 }
 
 async fn read_employment(client: &LoketClient, id: &str, scope: &ReadScope) -> Result<EmploymentRecords, String> {
@@ -387,12 +358,8 @@ async fn read_employment(client: &LoketClient, id: &str, scope: &ReadScope) -> R
         records.benefits = client.benefits_and_deductions(id).await.map_err(|error| error.to_string())?;
     }
     if scope.period_data_from.is_some() {
-        let defaults = client.payroll_period_data_defaults(id).await.map_err(|error| error.to_string())?;
-        let key = &defaults.distribution_unit.key;
-        records.default_distribution_unit = Some(
-            ShortId::new(key)
-                .ok_or_else(|| format!("the default distribution unit `{key}` is not a key loket-sync knows"))?,
-        );
+        records.period_data = client.payroll_period_data(id).await.map_err(|error| error.to_string())?;
+        records.defaults = Some(client.payroll_period_data_defaults(id).await.map_err(|error| error.to_string())?);
     }
     Ok(records)
 }
@@ -427,7 +394,9 @@ pub fn new_wage(value: &WageValue) -> wire::Wage {
         payroll_period_type: None,
         pay_scale: None,
         pay_grade: None,
-        apply_pay_grade: None,
+        // No pay grade: Loket must keep the gross wage as sent.
+        apply_pay_grade: Some(false),
+        // Read-only in Loket; a new wage is a full-time wage by default (S4).
         is_gross_wage_full_time: None,
     }
 }
@@ -442,7 +411,12 @@ fn benefit_body(value: &BenefitValue, id: Option<String>) -> wire::BenefitOrDedu
     }
 }
 
-/// The body of a PATCH of the owned record of one period.
+fn integer_key(key: &Option<String>) -> Option<wire::CodedKey<i64>> {
+    key.as_ref().and_then(|key| key.parse::<i64>().ok()).map(|key| wire::CodedKey { key, code: None, description: None })
+}
+
+/// The body of a PATCH of the owned record of one period: its key fields are the employment's defaults
+/// (O5), as Loket asks.
 pub fn period_data_patch(key: &PeriodDataKey, changes: &[engine::ValueChange]) -> wire::PayrollPeriodData {
     wire::PayrollPeriodData {
         id: None,
@@ -465,8 +439,8 @@ pub fn period_data_patch(key: &PeriodDataKey, changes: &[engine::ValueChange]) -
             code: None,
             description: None,
         },
-        cost_center: None,
-        cost_unit: None,
+        cost_center: integer_key(&key.cost_center),
+        cost_unit: integer_key(&key.cost_unit),
         payroll_components: changes
             .iter()
             .map(|change| wire::ComponentValue {
@@ -494,6 +468,10 @@ pub async fn send_write(client: &LoketClient, snapshot: &LoketSnapshot, write: &
             body.gross_wage_type = Some(wage_type(after.kind));
             body.pay_scale = None;
             body.pay_grade = None;
+            // Without this, Loket would replace `grossWage` by the (now absent) pay grade's amount.
+            body.apply_pay_grade = Some(false);
+            // Read-only: never sent back.
+            body.is_gross_wage_full_time = None;
             client.put_wage(&id.0, &body).await.map(|_| Sent::Done)
         }
         Action::DeleteWage { before } => client.delete_wage(&before.id.0).await.map(|_| Sent::Done),

@@ -97,8 +97,15 @@ pub struct ErrorMessage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyValue {
     pub key: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub value: String,
+}
+
+/// A field Loket may send as null where the sync wants its empty value.
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl KeyValue {
@@ -392,6 +399,38 @@ pub struct PayrollPeriodData {
     pub cost_unit: Option<CodedKey<i64>>,
     #[serde(default)]
     pub payroll_components: Vec<ComponentValue>,
+}
+
+/// The defaults of a PATCH (`…/payrollperioddata/defaults`): a GET-shaped record in which every field
+/// without a default is null, even fields that are normally required (`payrollPeriod` always is).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodDataDefaults {
+    #[serde(default)]
+    pub payroll_period: Option<PeriodRef>,
+    #[serde(default)]
+    pub shift: Option<Shift>,
+    #[serde(default)]
+    pub payslip_type: Option<KeyValue>,
+    #[serde(default)]
+    pub payslip_text: Option<String>,
+    #[serde(default)]
+    pub distribution_unit: Option<CodedKey<String>>,
+    #[serde(default)]
+    pub cost_center: Option<CodedKey<i64>>,
+    #[serde(default)]
+    pub cost_unit: Option<CodedKey<i64>>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub payroll_components: Vec<ComponentValue>,
+}
+
+/// Which components one read of a period's data covers: Loket requires a set or a category.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ComponentSelection {
+    /// `payrollComponentSet` (a GUID).
+    Set(String),
+    /// `payrollComponentCategory`.
+    Category(i64),
 }
 
 /// The token endpoint's answer.

@@ -73,6 +73,10 @@ pub enum PersonioError {
         "{endpoint}: the credential lacks a scope (403): {detail}. Give the API credential the scopes personio:persons:read, personio:compensations:read and personio:legal-entities:read"
     )]
     Scope { endpoint: String, detail: String },
+    #[error(
+        "{endpoint}: Personio answered 401 Unauthorized with a fresh token: {detail}. The API credential most likely lacks a scope or the right to read this data: give it the scopes personio:persons:read, personio:compensations:read and personio:legal-entities:read and read access to the employees' data and custom attributes (Settings → Integrations → API credentials)"
+    )]
+    Unauthorized { endpoint: String, detail: String },
     #[error("{endpoint}: Personio answered {status} after {attempts} attempt(s)")]
     Status { endpoint: String, status: u16, attempts: u32 },
     #[error("{endpoint}: cannot reach Personio after {attempts} attempt(s): {reason}")]
@@ -101,7 +105,12 @@ fn detail(text: &str, status: StatusCode) -> String {
     serde_json::from_str::<wire::ErrorBody>(text)
         .ok()
         .and_then(|body| body.errors.first().map(|error| format!("{}: {}", error.title, error.detail)))
-        .or_else(|| serde_json::from_str::<wire::OAuthError>(text).ok().map(|error| error.error))
+        .or_else(|| {
+            serde_json::from_str::<wire::OAuthError>(text).ok().map(|error| match error.error_description {
+                Some(description) => format!("{} ({description})", error.error),
+                None => error.error,
+            })
+        })
         .unwrap_or_else(|| format!("HTTP {status}"))
 }
 
@@ -270,6 +279,9 @@ impl PersonioClient {
                     // The token was revoked or expired early: get a new one once.
                     *self.token.lock().await = None;
                     continue;
+                }
+                StatusCode::UNAUTHORIZED => {
+                    return Err(PersonioError::Unauthorized { endpoint: what.to_string(), detail: detail(&text, status) });
                 }
                 StatusCode::FORBIDDEN => {
                     return Err(PersonioError::Scope { endpoint: what.to_string(), detail: detail(&text, status) });

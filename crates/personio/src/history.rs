@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use engine::state::{
-    CompensationType, Interval, OneTimePayment, Person, PersonioEmployment, PersonioState, RecurringRecord, SalaryKind,
-    SalaryRecord, TypeCategory,
+    CompensationType, Interval, OneTimePayment, Person, PersonAttribute, PersonioEmployment, PersonioState,
+    RecurringRecord, SalaryKind, SalaryRecord, TypeCategory,
 };
 use engine::{Amount, Currency, PersonId, Unit};
 use jiff::civil::Date;
@@ -175,12 +175,18 @@ impl ReadReport {
     }
 }
 
-fn custom_attribute_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
+/// A person's custom attributes in domain form (M2): by id and global id, a label only where one is sent.
+pub fn attributes_to_domain(attributes: &[wire::CustomAttribute]) -> Vec<PersonAttribute> {
+    attributes
+        .iter()
+        .map(|attribute| PersonAttribute {
+            id: attribute.id.clone(),
+            global_id: attribute.global_id.clone(),
+            label: attribute.label.clone().filter(|label| !label.trim().is_empty()),
+            kind: attribute.kind.clone(),
+            value: attribute.value_text(),
+        })
+        .collect()
 }
 
 /// Reads Personio for one legal entity: types, persons and their employments, and every month window
@@ -248,11 +254,7 @@ pub async fn read_state(
             id: PersonId(id),
             first_name: person.first_name.clone(),
             last_name: person.last_name.clone(),
-            attributes: person
-                .custom_attributes
-                .iter()
-                .map(|attribute| (attribute.label.clone(), custom_attribute_text(&attribute.value)))
-                .collect(),
+            attributes: attributes_to_domain(&person.custom_attributes),
             employments: Vec::new(),
             salaries,
             recurring,
@@ -263,8 +265,10 @@ pub async fn read_state(
             Some(Ok(list)) => {
                 domain.employments = list
                     .iter()
-                    .map(|employment| PersonioEmployment {
-                        legal_entity: employment.legal_entity.id.clone(),
+                    // Without a legal entity an employment is in none: out of scope, not a failed read.
+                    .filter_map(|employment| Some((employment.legal_entity.as_ref()?, employment)))
+                    .map(|(legal_entity, employment)| PersonioEmployment {
+                        legal_entity: legal_entity.id.clone(),
                         start: employment.employment_start_date,
                         end: employment.employment_end_date,
                         status: employment.status.clone(),

@@ -69,11 +69,18 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// The token endpoint's error: 400 `application/problem+json` (Personio's credentials document).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OAuthError {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,17 +88,64 @@ pub struct IdRef {
     pub id: String,
 }
 
+/// A custom attribute as Personio's v2 API sends it: `{id, global_id, type, value}`. Real answers carry no
+/// `label` (the schema lists an optional one); `type` comes in upper case (the schema's enum) or lower case
+/// (the examples and live answers); `value` is a string, a number, or a list of strings or objects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CustomAttribute {
     #[serde(default)]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_as_empty")]
     pub global_id: String,
-    pub label: String,
-    #[serde(rename = "type", default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "null_as_empty")]
     pub kind: String,
     #[serde(default)]
     pub value: Value,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl CustomAttribute {
+    /// The value as text: a string as it is, a number in its JSON form, null as empty, a list as its JSON
+    /// text (which is never a whole number).
+    pub fn value_text(&self) -> String {
+        match &self.value {
+            Value::String(text) => text.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Dates of an employment: Personio's document types them as plain strings. A date (`2024-01-17`) or the
+/// date of a timestamp (`2024-01-17T00:00:00Z`) is accepted, null or empty is none; anything else fails
+/// the read with the text it got.
+pub mod lenient_date {
+    use jiff::civil::Date;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(date) => serializer.collect_str(date),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Ok(None);
+        }
+        let day = trimmed.get(..10).filter(|_| trimmed.len() == 10 || trimmed[10..].starts_with('T'));
+        day.and_then(|day| day.parse::<Date>().ok())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a date (YYYY-MM-DD)")))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,7 +173,9 @@ pub struct Person {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Termination {
+    #[serde(default, with = "lenient_date")]
     pub termination_date: Option<Date>,
+    #[serde(default, with = "lenient_date")]
     pub last_working_day: Option<Date>,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
@@ -135,12 +191,15 @@ pub struct Position {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Employment {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub status: String,
-    pub legal_entity: IdRef,
-    #[serde(default)]
+    /// No field of an employment is required in Personio's document: an employment without a legal entity
+    /// belongs to none, so it is out of scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_entity: Option<IdRef>,
+    #[serde(default, with = "lenient_date")]
     pub employment_start_date: Option<Date>,
-    #[serde(default)]
+    #[serde(default, with = "lenient_date")]
     pub employment_end_date: Option<Date>,
     #[serde(default)]
     pub termination: Option<Termination>,

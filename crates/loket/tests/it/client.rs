@@ -44,14 +44,16 @@ async fn reads_every_resource_into_the_same_state_as_the_file() {
     assert_eq!(snapshot.state.components, expected.components);
     assert_eq!(scenario::employments_section(&snapshot.state), scenario::employments_section(&expected));
     for employment in &snapshot.state.employments {
-        assert!(employment.default_distribution_unit.is_some());
+        assert!(employment.period_data_defaults.distribution_unit.is_some());
         assert!(employment.read_failed.is_none());
     }
-    // Three requests per employment (wages, benefits, defaults); period data is read per period.
+    // Four requests per employment (wages, benefits, period data, defaults): Loket's list of one payroll
+    // period needs a payslip type and a component category and hides inactive and filtered employments.
     let counts = h.client.request_counts();
     let per_employment: usize =
         counts.iter().filter(|(key, _)| key.contains("/employments/{id}/")).map(|(_, n)| n).sum();
-    assert_eq!(per_employment, 3 * snapshot.state.employments.len(), "{counts:#?}");
+    assert_eq!(per_employment, 4 * snapshot.state.employments.len(), "{counts:#?}");
+    assert!(!counts.keys().any(|key| key.contains("payrollPeriods")), "{counts:#?}");
 }
 
 #[tokio::test]

@@ -26,7 +26,11 @@ async fn every_body_matches_the_openapi_subset() {
     client.employment(&employment_id).await.unwrap();
     client.payroll_periods(&administration_id).await.unwrap();
     client.payroll_components(&administration_id, 2026).await.unwrap();
-    client.payroll_period_data_of_period(&administration_id, 202601).await.unwrap();
+    client
+        .payroll_period_data_of_period(&administration_id, 202601, 1, &wire::ComponentSelection::Category(7))
+        .await
+        .unwrap();
+    client.employer(&employer_id).await.unwrap();
     client.payroll_period_data(&employment_id).await.unwrap();
     // Writes, and the records they create read back.
     let wage = loket::convert::new_wage(&engine::state::WageValue {
@@ -58,7 +62,7 @@ async fn every_body_matches_the_openapi_subset() {
         shift: 1,
         payslip_type: 1,
         distribution_unit: engine::ShortId::new(
-            &client.payroll_period_data_defaults(&employment_id).await.unwrap().distribution_unit.key,
+            &client.payroll_period_data_defaults(&employment_id).await.unwrap().distribution_unit.unwrap().key,
         ),
         cost_center: None,
         cost_unit: None,
@@ -399,4 +403,157 @@ fn a_payroll_period_that_cannot_be_read_fails_the_calendar_instead_of_leaving_a_
     let broken = period(0, "2026-03-01", "2026-03-31");
     let error = loket::convert::calendar_to_domain(&[january, february, broken]).unwrap_err();
     assert!(error.contains("payroll period 2026-0 cannot be read"), "{error}");
+}
+
+fn fixture_client(url: &str, expires_in: i64) -> (loket::LoketClient, std::sync::Arc<loket::MemoryTokenStore>) {
+    let store = std::sync::Arc::new(loket::MemoryTokenStore::new(Some(loket::Tokens {
+        access_token: "fixture".to_string().into(),
+        refresh_token: "refresh-1".to_string().into(),
+        expires_at: loket::auth::now_seconds() + expires_in,
+    })));
+    let client = loket::LoketClient::new(settings(url), std::sync::Arc::clone(&store) as _).unwrap();
+    (client, store)
+}
+
+/// The defaults example of Loket's guide: `payrollPeriod` null, payslip type 2, cost centre and cost unit 2,
+/// and nulls where no default exists; bare and in a `content` envelope.
+#[tokio::test]
+async fn the_defaults_example_with_nulls_decodes_bare_and_enveloped() {
+    let example = json!({
+        "id": null, "payrollPeriod": null, "shift": {"shiftNumber": 1, "fullTimeHoursPerWeek": null, "bonusPercentage": null},
+        "payslipType": {"key": 2, "value": null}, "payslipText": null,
+        "distributionUnit": {"key": "b14acd0d-75d7-4819-8d5d-b9f7b6f5b0a1", "code": null, "description": null},
+        "costCenter": {"key": 2}, "costUnit": {"key": 2}, "payrollComponents": []
+    });
+    let enveloped = json!({"version": {"resourceVersion": "2018-01-01", "obsoleteDate": null}, "messages": [],
+        "content": {"payrollPeriod": null, "shift": null, "payslipType": null, "payslipText": null,
+                    "distributionUnit": {"key": "b14acd0d-75d7-4819-8d5d-b9f7b6f5b0a2"}, "costCenter": null,
+                    "costUnit": null, "payrollComponents": null}});
+    let router = axum::Router::new()
+        .route(
+            "/v2/providers/employers/employees/employments/bare/payrollperioddata/defaults",
+            get(move || async move { axum::Json(example.clone()) }),
+        )
+        .route(
+            "/v2/providers/employers/employees/employments/enveloped/payrollperioddata/defaults",
+            get(move || async move { axum::Json(enveloped.clone()) }),
+        );
+    let running = emulator::start(router).await.unwrap();
+    let (client, _) = fixture_client(&running.url(), 3000);
+    let bare = loket::convert::defaults_to_domain(&client.payroll_period_data_defaults("bare").await.unwrap()).unwrap();
+    assert_eq!(
+        (bare.shift, bare.payslip_type, bare.cost_center.as_deref(), bare.cost_unit.as_deref()),
+        (1, 2, Some("2"), Some("2"))
+    );
+    assert_eq!(bare.distribution_unit.unwrap().as_str(), "b14acd0d-75d7-4819-8d5d-b9f7b6f5b0a1");
+    let enveloped =
+        loket::convert::defaults_to_domain(&client.payroll_period_data_defaults("enveloped").await.unwrap()).unwrap();
+    // Null fields are at their defaults: shift 1, the normal payslip, no cost centre, no cost unit.
+    assert_eq!(
+        (enveloped.shift, enveloped.payslip_type, enveloped.cost_center, enveloped.cost_unit),
+        (1, 1, None, None)
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_answer_without_a_refresh_token_keeps_the_current_one() {
+    let router = axum::Router::new().route(
+        "/oauth/token",
+        axum::routing::post(|| async {
+            axum::Json(json!({"access_token": "access-2", "token_type": "bearer", "expires_in": 3599}))
+        }),
+    );
+    let running = emulator::start(router).await.unwrap();
+    let (client, store) = fixture_client(&running.url(), 0);
+    client.refresh_now().await.unwrap();
+    let stored = loket::TokenStore::load(store.as_ref()).unwrap().unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(stored.access_token.expose_secret(), "access-2");
+    assert_eq!(stored.refresh_token.expose_secret(), "refresh-1");
+}
+
+#[tokio::test]
+async fn the_local_loket_refuses_a_period_read_without_payslip_type_or_component_selection() {
+    let h = harness().await;
+    let tokens = h.emulator.issue_tokens();
+    let url = format!(
+        "{}/v2/providers/employers/payrolladministrations/{}/payrollPeriods/202601/payrollperioddata",
+        h.url(),
+        h.emulator.administration_id()
+    );
+    let http = reqwest::Client::new();
+    for (query, status) in [
+        ("", 400),
+        ("?payslipType=1", 400),
+        ("?payrollComponentCategory=7", 400),
+        ("?payslipType=1&payrollComponentCategory=7&payrollComponentSet=b14acd0d-75d7-4819-8d5d-b9f7b6f5b0a1", 400),
+        ("?payslipType=1&payrollComponentCategory=7", 200),
+    ] {
+        let response = http
+            .get(format!("{url}{query}"))
+            .bearer_auth(&tokens.access_token)
+            .header("Accept", "application/json;version=2018-01-01")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{query}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        if status == 400 {
+            assert_eq!(body["messages"][0]["type"], "BrokenBusinessRule", "{query}: {body}");
+            assert!(body["_embedded"].is_array(), "Loket's list envelope: {body}");
+        }
+    }
+    // One payslip type and one category per call.
+    let records = h
+        .client
+        .payroll_period_data_of_period(&h.emulator.administration_id(), 202602, 1, &wire::ComponentSelection::Category(7))
+        .await
+        .unwrap();
+    assert!(records.iter().all(|record| record.payslip_type.key == 1));
+    assert!(
+        records.iter().flat_map(|record| &record.payroll_components).all(|value| value.payroll_component.category.as_ref().map(|c| c.key) == Some(7))
+    );
+}
+
+#[tokio::test]
+async fn a_put_that_clears_a_pay_scale_sends_apply_pay_grade_false() {
+    let mut section = section();
+    section.employments[0].wages[0].pay_scale = Some("Horeca 3".to_string());
+    section.employments[0].wages[0].full_time = false;
+    let h = harness_with(section, |_| {}).await;
+    let employment_id = h.client.employments(&h.emulator.employer_id()).await.unwrap()[0].id.clone();
+    let wages = h.client.wages(&employment_id).await.unwrap();
+    assert_eq!((wages[0].apply_pay_grade, wages[0].is_gross_wage_full_time), (Some(false), Some(false)));
+    let domain = loket::convert::wage_to_domain(&wages[0]).unwrap();
+    assert!(!domain.full_time);
+    // A PUT without the pay scale that does not turn applyPayGrade off is refused, as the guide warns.
+    let mut careless = wages[0].clone();
+    careless.pay_scale = None;
+    careless.pay_grade = None;
+    careless.apply_pay_grade = None;
+    let error = h.client.put_wage(wages[0].id.as_deref().unwrap(), &careless).await.unwrap_err();
+    assert!(error.to_string().contains("applyPayGrade"), "{error}");
+    // The client's PUT sends `applyPayGrade: false` and leaves the read-only `isGrossWageFullTime` out.
+    let snapshot = loket::convert::read_state(
+        &h.client,
+        &h.emulator.employer_id(),
+        &h.emulator.administration_id(),
+        &loket::convert::ReadScope { wages: true, benefits_and_deductions: false, period_data_from: None, horizon: d("2026-12-31") },
+    )
+    .await;
+    let wage = snapshot.state.employments[0].wages[0].clone();
+    let mut after = wage.value.clone();
+    after.amount = engine::Money::exact(Decimal::new(350000, 2)).unwrap();
+    let write = engine::Write {
+        employment_id: snapshot.state.employments[0].id,
+        employee_number: snapshot.state.employments[0].employee_number,
+        rule: "S9".into(),
+        action: engine::Action::PutWage { id: wage.id.clone(), before: wage, after },
+    };
+    loket::convert::send_write(&h.client, &snapshot, &write).await.unwrap();
+    let sent = h.exchanges.lock().unwrap().iter().rev().find(|exchange| exchange.method == "PUT").cloned().unwrap();
+    let body = sent.request.unwrap();
+    assert_eq!(body["applyPayGrade"], json!(false));
+    assert!(body.get("isGrossWageFullTime").is_none(), "{body}");
+    assert_eq!(body["payScale"], json!(null));
 }

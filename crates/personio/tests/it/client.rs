@@ -17,17 +17,13 @@ async fn every_endpoint_with_paging() {
         h.client.get_all("/v2/persons", &[("limit", "1".to_string())]).await.unwrap();
     assert_eq!(persons.len(), 2);
     assert_eq!(h.client.request_counts()["GET /v2/persons"], 2, "one page per person");
-    assert_eq!(
-        persons[1]
-            .custom_attributes
-            .iter()
-            .find(|attribute| attribute.label == "Employee number - Loket")
-            .unwrap()
-            .value,
-        json!("2020")
-    );
+    // Served as Personio's v2 API does: by id, without a label.
+    let id = scenario.personio.attribute_definition("Employee number - Loket").id;
+    let attribute = persons[1].custom_attributes.iter().find(|attribute| attribute.id == id).unwrap();
+    assert_eq!((attribute.value.clone(), attribute.label.clone()), (json!("2020"), None));
+    assert!(id.starts_with("dynamic_"), "{id}");
     let employments = h.client.employments(&persons[0].id).await.unwrap();
-    assert_eq!(employments[0].legal_entity.id, "1");
+    assert_eq!(employments[0].legal_entity.as_ref().unwrap().id, "1");
     let entities = h.client.legal_entities().await.unwrap();
     assert_eq!(entities.len(), 2);
     let types = h.client.compensation_types().await.unwrap();
@@ -197,7 +193,7 @@ async fn bad_input_gets_the_documented_4xx() {
                 .send()
                 .await
                 .unwrap(),
-            401,
+            400,
         ),
         (
             "a JSON token request",
@@ -211,6 +207,14 @@ async fn bad_input_gets_the_documented_4xx() {
     ];
     for (what, response, status) in cases {
         assert_eq!(response.status().as_u16(), status, "{what}");
+        if what == "a wrong secret" {
+            // Personio's credentials document: 400 problem+json, `unauthorized_client`.
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            let body: personio::wire::OAuthError = response.json().await.unwrap();
+            assert_eq!(body.error, "unauthorized_client");
+            assert!(body.trace_id.is_some() && body.timestamp.is_some() && body.error_uri.is_some());
+            continue;
+        }
         if status != 400 || !what.contains("token") {
             let body: serde_json::Value = response.json().await.unwrap_or_default();
             assert!(body.get("errors").is_some() || body.get("error").is_some(), "{what}: {body}");
@@ -257,4 +261,190 @@ async fn hand_written_fixtures_parse_exactly() {
     assert_eq!(items[0].amount.value.to_string(), "1234.5");
     assert_eq!(items[1].amount.value.to_string(), "0.1");
     assert_eq!(items[0].weekly_working_hours, Some(Decimal::from(32)));
+}
+
+/// The persons example of Personio's own persons document (`dynamic_305`), on two pages joined by an
+/// absolute next link that carries only the cursor, as Personio's examples give it.
+#[tokio::test]
+async fn personios_own_persons_example_and_a_cursor_only_next_link() {
+    let queries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&queries);
+    let router = axum::Router::new()
+        .route(
+            "/v2/auth/token",
+            axum::routing::post(|| async {
+                axum::Json(json!({"access_token": "papi-fixture", "token_type": "Bearer", "expires_in": 86400}))
+            }),
+        )
+        .route(
+            "/v2/persons",
+            get(move |axum::extract::RawQuery(query): axum::extract::RawQuery, headers: axum::http::HeaderMap| {
+                let seen = std::sync::Arc::clone(&seen);
+                async move {
+                    let query = query.unwrap_or_default();
+                    seen.lock().unwrap().push(query.clone());
+                    let host = headers["host"].to_str().unwrap().to_string();
+                    if query.contains("cursor=") {
+                        axum::Json(json!({"_data": [
+                            {"id": "3004", "first_name": "Sam", "last_name": "Doe", "status": "ACTIVE",
+                             "custom_attributes": [
+                                {"id": "dynamic_2001", "type": "INT", "value": 1042, "global_id": "loket_number"},
+                                {"id": "dynamic_2003", "type": "STRING_LIST", "value": ["a", "b"], "global_id": "tags"}
+                             ],
+                             "employments": []}
+                        ], "_meta": {"links": {"self": {"href": format!("http://{host}/v2/persons?cursor=cur_82sQwR2eZvKilo2")}}}}))
+                    } else {
+                        axum::Json(json!({"_data": [
+                            {"id": "3003", "first_name": "Jane", "last_name": "Doe", "email": "jane@example.com",
+                             "status": "ACTIVE",
+                             "custom_attributes": [
+                                {"id": "dynamic_305", "type": "string", "value": "Red", "global_id": "color"},
+                                {"id": "dynamic_306", "type": "string", "value": "DExx-xxff-ss-os02", "global_id": "IBAN"}
+                             ],
+                             "employments": [{"id": "c85d978e-1104-4762-be94-c868525eef45"}],
+                             "_meta": {"links": {"employments": {"href": format!("http://{host}/v2/persons/3003/employments")}}}}
+                        ], "_meta": {"links": {
+                            "self": {"href": format!("http://{host}/v2/persons")},
+                            "next": {"href": format!("http://{host}/v2/persons?cursor=cur_82sQwR2eZvKilo2")}
+                        }}}))
+                    }
+                }
+            }),
+        );
+    let running = emulator::start(router).await.unwrap();
+    let client = personio::PersonioClient::new(settings(&running.url())).unwrap();
+    let persons = client.persons().await.unwrap();
+    assert_eq!(persons.len(), 2);
+    // The next link is followed exactly as given: the second request carries the cursor and nothing else.
+    assert_eq!(*queries.lock().unwrap(), ["limit=50", "cursor=cur_82sQwR2eZvKilo2"]);
+    let first = personio::history::attributes_to_domain(&persons[0].custom_attributes);
+    assert_eq!(
+        (first[0].id.as_str(), first[0].global_id.as_str(), first[0].label.clone(), first[0].value.as_str()),
+        ("dynamic_305", "color", None, "Red")
+    );
+    let second = personio::history::attributes_to_domain(&persons[1].custom_attributes);
+    assert_eq!(second[0].value, "1042", "an INT attribute sent as a JSON number");
+    assert_eq!(second[1].value, r#"["a","b"]"#, "a list is kept as its JSON text, never a number");
+}
+
+#[tokio::test]
+async fn the_local_personio_gives_absolute_cursor_only_next_links() {
+    let scenario = scenario_file("19-people-who-cannot-be-matched.json");
+    let h = harness(scenario.personio.clone()).await;
+    let http = reqwest::Client::new();
+    let token: personio::wire::TokenResponse = http
+        .post(format!("{}/v2/auth/token", h.url()))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "loket-sync-demo"), ("client_secret", "demo-secret")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page: serde_json::Value = http
+        .get(format!("{}/v2/persons?limit=1&status=ACTIVE", h.url()))
+        .bearer_auth(&token.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next: url::Url = page["_meta"]["links"]["next"]["href"].as_str().unwrap().parse().unwrap();
+    assert_eq!(next.origin().ascii_serialization(), h.url());
+    let names: Vec<String> = next.query_pairs().map(|(name, _)| name.into_owned()).collect();
+    assert_eq!(names, ["cursor"], "{next}");
+    // The cursor carries the filters: the second page keeps `limit=1`.
+    let second: serde_json::Value =
+        http.get(next.clone()).bearer_auth(&token.access_token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(second["_data"].as_array().unwrap().len(), 1);
+    // A filter beside a cursor is refused: a client must follow the link, not rebuild it.
+    let rebuilt = http
+        .get(format!("{next}&status=ACTIVE"))
+        .bearer_auth(&token.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebuilt.status(), 400);
+}
+
+#[tokio::test]
+async fn a_401_with_a_fresh_token_names_a_missing_scope_or_right() {
+    let router = axum::Router::new()
+        .route(
+            "/v2/auth/token",
+            axum::routing::post(|| async {
+                axum::Json(json!({"access_token": "papi-fixture", "token_type": "Bearer", "expires_in": 86400}))
+            }),
+        )
+        .route(
+            "/v2/persons",
+            get(|| async {
+                (
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    axum::Json(json!({"personio_trace_id": "t", "timestamp": "2026-01-01T00:00:00Z",
+                        "errors": [{"title": "Unauthorized Request", "detail": "Unauthorized Request"}]})),
+                )
+            }),
+        );
+    let running = emulator::start(router).await.unwrap();
+    let client = personio::PersonioClient::new(settings(&running.url())).unwrap();
+    let error = client.persons().await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, personio::PersonioError::Unauthorized { .. }), "{message}");
+    assert!(message.contains("lacks a scope or the right to read") && message.contains("personio:persons:read"), "{message}");
+    assert_eq!(client.request_counts()["POST /v2/auth/token"], 2, "one fresh token was tried");
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_a_credentials_error_that_says_what_to_check() {
+    let scenario = scenario_file("01-monthly-salary-first-sync.json");
+    let h = harness_with(scenario.personio.clone(), |settings| settings.client_secret = "wrong".to_string().into()).await;
+    let error = h.client.legal_entities().await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, personio::PersonioError::Credentials(_)), "{message}");
+    assert!(message.contains("unauthorized_client") && message.contains("PERSONIO_CLIENT_SECRET"), "{message}");
+}
+
+/// Personio's employments document requires no field: an employment without a legal entity is in none
+/// (out of scope, not a failed read), and dates may come as timestamps.
+#[tokio::test]
+async fn an_employment_without_a_legal_entity_is_out_of_scope_not_a_failed_read() {
+    let router = axum::Router::new()
+        .route(
+            "/v2/auth/token",
+            axum::routing::post(|| async {
+                axum::Json(json!({"access_token": "papi-fixture", "token_type": "Bearer", "expires_in": 86400}))
+            }),
+        )
+        .route("/v2/compensations/types", get(|| async { axum::Json(json!({"_data": [], "_meta": {"links": {}}})) }))
+        .route("/v2/compensations", get(|| async { axum::Json(json!({"_data": [], "_meta": {"links": {}}})) }))
+        .route(
+            "/v2/persons",
+            get(|| async {
+                axum::Json(json!({"_data": [
+                    {"id": "5005", "first_name": "Kim", "last_name": "Bos", "status": "ACTIVE", "custom_attributes": []}
+                ], "_meta": {"links": {}}}))
+            }),
+        )
+        .route(
+            "/v2/persons/5005/employments",
+            get(|| async {
+                axum::Json(json!({"_data": [
+                    {"id": "2306b77a-35fb-4b1d-8044-3b14f7f2ca65", "status": "ACTIVE",
+                     "employment_start_date": "2023-01-01", "employment_end_date": null},
+                    {"id": "3306b77a-35fb-4b1d-8044-3b14f7f2ca65", "status": "ACTIVE", "legal_entity": {"id": "170"},
+                     "employment_start_date": "2023-01-01T00:00:00Z", "employment_end_date": ""}
+                ], "_meta": {"links": {}}}))
+            }),
+        );
+    let running = emulator::start(router).await.unwrap();
+    let client = std::sync::Arc::new(personio::PersonioClient::new(settings(&running.url())).unwrap());
+    let (state, _) =
+        personio::read_state(&client, "170", "2026-01-01".parse().unwrap(), "2026-01-31".parse().unwrap()).await;
+    assert!(state.failed_reads.is_empty(), "{:?}", state.failed_reads);
+    let person = &state.persons[0];
+    assert_eq!(person.read_failed, None);
+    assert_eq!(person.employments.len(), 1, "{:?}", person.employments);
+    assert_eq!((person.employments[0].legal_entity.as_str(), person.employments[0].start), ("170", Some("2023-01-01".parse().unwrap())));
 }
