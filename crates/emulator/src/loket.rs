@@ -362,6 +362,26 @@ fn list_response<T: serde::Serialize>(
         Ok(paging) => paging,
         Err(reason) => return broken_rule_list(reason),
     };
+    page_response(&version, paging, items, with_version)
+}
+
+/// A list that Loket's document declares without paging parameters (payroll periods, the component
+/// catalogue): every item on one page.
+fn whole_list_response<T: serde::Serialize>(
+    headers: &HeaderMap,
+    resource: &str,
+    items: Vec<T>,
+    with_version: bool,
+) -> Response {
+    let version = match version_for(headers, resource) {
+        Ok(version) => version,
+        Err(reason) => return broken_rule_list(reason),
+    };
+    let paging = Paging { number: 1, size: items.len().max(1) };
+    page_response(&version, paging, items, with_version)
+}
+
+fn page_response<T: serde::Serialize>(version: &str, paging: Paging, items: Vec<T>, with_version: bool) -> Response {
     let total = items.len();
     let total_pages = total.div_ceil(paging.size);
     let page: Vec<T> = items.into_iter().skip((paging.number - 1) * paging.size).take(paging.size).collect();
@@ -370,11 +390,11 @@ fn list_response<T: serde::Serialize>(
         page_size: paging.size as i64,
         total_pages: total_pages as i64,
         current_page: paging.number as i64,
-        version: with_version.then(|| Version::of(&version)),
+        version: with_version.then(|| Version::of(version)),
         messages: Vec::new(),
         embedded: page,
     };
-    ok_json(&version, &envelope)
+    ok_json(version, &envelope)
 }
 
 fn entity_response<T: serde::Serialize>(
@@ -951,7 +971,11 @@ async fn period_data_of_period(
         query.get("payrollComponentCategory"),
         query.get("payrollComponentId"),
     ) {
-        (_, _, Some(_)) => return broken_rule_list("payrollComponentId is not available yet; use payrollComponentCategory or payrollComponentSet."),
+        (_, _, Some(_)) => {
+            return broken_rule_list(
+                "payrollComponentId is not available yet; use payrollComponentCategory or payrollComponentSet.",
+            );
+        }
         (Some(_), Some(_), _) => {
             return broken_rule_list("Give either payrollComponentSet or payrollComponentCategory, not both.");
         }
@@ -974,9 +998,11 @@ async fn period_data_of_period(
     };
     let mut items = Vec::new();
     // Only active employments: those whose dates overlap the period.
-    for (index, employment) in world.state.employments.iter().enumerate().filter(|(_, employment)| {
-        employment.start <= found.end && employment.end.is_none_or(|end| end >= found.start)
-    }) {
+    for (index, employment) in
+        world.state.employments.iter().enumerate().filter(|(_, employment)| {
+            employment.start <= found.end && employment.end.is_none_or(|end| end >= found.start)
+        })
+    {
         let mut records: Vec<PeriodData> = employment
             .period_data
             .iter()
@@ -984,7 +1010,12 @@ async fn period_data_of_period(
             .map(|record| PeriodData {
                 id: record.id.clone(),
                 key: record.key.clone(),
-                values: record.values.iter().filter(|(key, _)| in_category(key)).map(|(key, value)| (*key, *value)).collect(),
+                values: record
+                    .values
+                    .iter()
+                    .filter(|(key, _)| in_category(key))
+                    .map(|(key, value)| (*key, *value))
+                    .collect(),
             })
             .collect();
         records.sort_by(|a, b| a.key.cmp(&b.key));
@@ -1006,7 +1037,7 @@ async fn period_data_of_period(
                 distribution_unit: distribution_unit(&record.key.distribution_unit),
                 cost_center: int_key(&record.key.cost_center),
                 cost_unit: int_key(&record.key.cost_unit),
-                payroll_components: component_values(&world.section, &record),
+                payroll_components: component_values(&world.section, record),
             });
         }
     }
@@ -1017,7 +1048,6 @@ async fn components(
     State(shared): Shared_,
     Path((administration_id, year)): Path<(String, String)>,
     headers: HeaderMap,
-    Query(query): QueryMap,
 ) -> Response {
     let world = lock(&shared.world);
     if administration_id != world.section.administration_id() {
@@ -1027,7 +1057,7 @@ async fn components(
         return broken_rule_list(format!("`{year}` is not a year"));
     };
     let Some(catalogue) = world.state.components.get(&year) else {
-        return list_response::<wire::PayrollComponent>(&headers, &query, wire::VERSION_2018, Vec::new(), false);
+        return whole_list_response::<wire::PayrollComponent>(&headers, wire::VERSION_2018, Vec::new(), false);
     };
     let items: Vec<wire::PayrollComponent> = catalogue
         .values()
@@ -1043,15 +1073,10 @@ async fn components(
             }
         })
         .collect();
-    list_response(&headers, &query, wire::VERSION_2018, items, false)
+    whole_list_response(&headers, wire::VERSION_2018, items, false)
 }
 
-async fn periods(
-    State(shared): Shared_,
-    Path(administration_id): Path<String>,
-    headers: HeaderMap,
-    Query(query): QueryMap,
-) -> Response {
+async fn periods(State(shared): Shared_, Path(administration_id): Path<String>, headers: HeaderMap) -> Response {
     let world = lock(&shared.world);
     if administration_id != world.section.administration_id() {
         return not_found();
@@ -1086,7 +1111,7 @@ async fn periods(
             }
         })
         .collect();
-    list_response(&headers, &query, wire::VERSION_2018, items, true)
+    whole_list_response(&headers, wire::VERSION_2018, items, true)
 }
 
 fn run(period: PeriodId, key: i64, value: &str) -> wire::PayrollRun {
@@ -1194,8 +1219,11 @@ async fn put_wage(State(shared): Shared_, Path(wage_id): Path<String>, headers: 
     // With `applyPayGrade` on (or left as read), Loket replaces `grossWage` by the pay grade's amount: a PUT
     // that clears the pay scale must turn it off.
     let clears_scale = body.pay_scale.is_none() && body.pay_grade.is_none();
-    if clears_scale && (before.pay_scale.is_some() || before.pay_grade.is_some()) && body.apply_pay_grade != Some(false) {
-        return broken_rule("The wage cannot be changed: a PUT without a pay scale and pay grade must send applyPayGrade false.");
+    if clears_scale && (before.pay_scale.is_some() || before.pay_grade.is_some()) && body.apply_pay_grade != Some(false)
+    {
+        return broken_rule(
+            "The wage cannot be changed: a PUT without a pay scale and pay grade must send applyPayGrade false.",
+        );
     }
     let employment_id = employment.id;
     let id = before.id.clone();

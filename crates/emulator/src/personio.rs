@@ -275,8 +275,10 @@ fn uncursor(cursor: &str) -> Option<(usize, BTreeMap<String, String>)> {
     if hex.len() % 2 != 0 {
         return None;
     }
-    let bytes: Option<Vec<u8>> =
-        (0..hex.len()).step_by(2).map(|index| u8::from_str_radix(hex.get(index..index + 2)?, 16).ok().map(|b| b ^ 0x5a)).collect();
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|index| u8::from_str_radix(hex.get(index..index + 2)?, 16).ok().map(|b| b ^ 0x5a))
+        .collect();
     let text = String::from_utf8(bytes?).ok()?;
     let (offset, query) = text.split_once('\n')?;
     Some((offset.parse().ok()?, url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
@@ -284,19 +286,25 @@ fn uncursor(cursor: &str) -> Option<(usize, BTreeMap<String, String>)> {
 
 /// The parameters of a list request. A cursor stands for the query it was handed out with; a request with
 /// a cursor may carry no other parameter but `limit`.
-fn list_query(query: HashMap<String, String>) -> Result<ListQuery, Response> {
+fn list_query(query: HashMap<String, String>) -> Result<ListQuery, Box<Response>> {
     let Some(text) = query.get("cursor") else {
         return Ok(ListQuery { params: query.into_iter().collect(), offset: 0 });
     };
     let Some((offset, mut params)) = uncursor(text) else {
-        return Err(problem(StatusCode::BAD_REQUEST, "Invalid cursor", "The cursor was not handed out by this API."));
-    };
-    if let Some(other) = query.keys().find(|name| *name != "cursor" && *name != "limit") {
-        return Err(problem(
+        return Err(Box::new(problem(
             StatusCode::BAD_REQUEST,
             "Invalid cursor",
-            &format!("A request with a cursor carries its filters in the cursor; `{other}` may not be given beside it."),
-        ));
+            "The cursor was not handed out by this API.",
+        )));
+    };
+    if let Some(other) = query.keys().find(|name| *name != "cursor" && *name != "limit") {
+        return Err(Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid cursor",
+            &format!(
+                "A request with a cursor carries its filters in the cursor; `{other}` may not be given beside it."
+            ),
+        )));
     }
     if let Some(limit) = query.get("limit") {
         params.insert("limit".to_string(), limit.clone());
@@ -543,7 +551,7 @@ type QueryMap = Query<HashMap<String, String>>;
 async fn persons(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
     let query = match list_query(query) {
         Ok(query) => query,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let section = lock(&shared.section);
     let mut items: Vec<wire::Person> = (0..section.persons.len()).map(|index| person_view(&section, index)).collect();
@@ -570,13 +578,17 @@ async fn employments(
 ) -> Response {
     let query = match list_query(query) {
         Ok(query) => query,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let section = lock(&shared.section);
     match section.persons.iter().find(|person| person.id.to_string() == person_id) {
-        Some(person) => {
-            page(&origin(&headers), &format!("/persons/{person_id}/employments"), &query, &[employment_view(person)], (10, 50))
-        }
+        Some(person) => page(
+            &origin(&headers),
+            &format!("/persons/{person_id}/employments"),
+            &query,
+            &[employment_view(person)],
+            (10, 50),
+        ),
         None => problem(StatusCode::NOT_FOUND, "Not found", &format!("There is no person {person_id}.")),
     }
 }
@@ -584,7 +596,7 @@ async fn employments(
 async fn legal_entities(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
     let query = match list_query(query) {
         Ok(query) => query,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let section = lock(&shared.section);
     let items: Vec<wire::LegalEntity> = std::iter::once(&section.legal_entity)
@@ -601,7 +613,7 @@ async fn legal_entities(State(shared): SharedState, headers: HeaderMap, Query(qu
 async fn compensation_types(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
     let query = match list_query(query) {
         Ok(query) => query,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let section = lock(&shared.section);
     let items: Vec<wire::CompensationType> = section
@@ -632,7 +644,7 @@ fn parse_date(query: &ListQuery, name: &str) -> Result<Option<Date>, String> {
 async fn compensations(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
     let query = match list_query(query) {
         Ok(query) => query,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let (start, end) = match (parse_date(&query, "start_date"), parse_date(&query, "end_date")) {
         (Err(reason), _) | (_, Err(reason)) => return problem(StatusCode::BAD_REQUEST, "Invalid date", &reason),

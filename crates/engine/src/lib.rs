@@ -24,8 +24,8 @@ pub use issue::{Issue, IssueCode, Severity};
 pub use model::{Rejection, apply};
 pub use plan::{Action, EmploymentPlan, GuardReport, Plan, ValueChange, Withheld, Write};
 pub use planner::{
-    AttributeSeen, AttributeSurvey, label_key, labels_match, lowers_wage, plan, survey_attributes, wage_on,
-    whole_number_attribute,
+    AttributeSeen, AttributeSurvey, in_scope_persons, label_key, labels_match, lowers_wage, plan, survey_attributes,
+    wage_on, whole_number_attribute,
 };
 pub use types::{
     Amount, CivilDate, ComponentKey, Currency, EmployeeNumber, EmploymentId, Money, PeriodId, PersonId, RecordId,

@@ -216,7 +216,12 @@ pub fn scenario() -> Scenario {
                 {"name": "Bonus", "category": "ONE_TIME"},
                 {"name": "Referral bonus", "category": "ONE_TIME"}
             ],
-            "persons": employees.iter().map(|employee| employee.person.clone()).collect::<Vec<_>>()
+            "persons": employees.iter().map(|employee| employee.person.clone()).collect::<Vec<_>>(),
+            // Served as Personio's API does: by id and global id, without the labels.
+            "custom_attributes": [
+                {"id": "dynamic_1001", "global_id": "employee_number_loket", "label": "Employee number – Loket", "type": "INT"},
+                {"id": "dynamic_1002", "global_id": "income_number", "label": "Income number", "type": "INT"}
+            ]
         },
         "loket": {
             "employer": {"name": "Zuid Koffie B.V."},

@@ -451,9 +451,8 @@ async fn check_with(
 ) -> u8 {
     let valid = runner::check_config(connections, config, today).await;
     let types = connections.personio.compensation_types().await.unwrap_or_default();
-    let year = config.compensation_start_date.year();
-    let components =
-        connections.loket.payroll_components(&connections.administration_id, year).await.unwrap_or_default();
+    let survey = runner::survey(connections, config).await;
+    let components: &[runner::CatalogueRow] = survey.as_ref().map(|survey| survey.components.as_slice()).unwrap_or(&[]);
     let mut rows = Vec::new();
     for kind in types.iter().filter(|kind| kind.category == "RECURRING" || kind.category == "ONE_TIME") {
         let mapping = config
@@ -462,7 +461,7 @@ async fn check_with(
             .find(|mapping| mapping.personio_type == kind.name || mapping.personio_type == kind.id);
         let describe = |key: Option<engine::ComponentKey>| {
             key.map(|key| {
-                let found = components.iter().find(|component| component.key == i64::from(key.0));
+                let found = components.iter().find(|component| component.key == key.0);
                 format!("{key} {}", found.map(|component| component.description.as_str()).unwrap_or("(not in Loket)"))
             })
             .unwrap_or_else(|| "-".to_string())
@@ -478,12 +477,22 @@ async fn check_with(
             mapping.map(|mapping| describe(mapping.deduction_component)).unwrap_or_default(),
         ));
     }
+    if !json {
+        match &survey {
+            Ok(survey) => say!("{}", report::survey_text(survey, config)),
+            Err(reason) => say!("The attributes and components cannot be shown: {reason}"),
+        }
+    }
+    let survey_json = match &survey {
+        Ok(survey) => serde_json::to_value(survey).unwrap_or_default(),
+        Err(reason) => serde_json::json!({"error": reason}),
+    };
     match valid {
         Ok(valid) => {
             if json {
                 say!(
                     "{}",
-                    serde_json::json!({"ok": true, "warnings": valid.warnings, "mappings": rows.iter().map(|(kind, benefit, deduction)| serde_json::json!({"personio_type": kind, "benefit": benefit, "deduction": deduction})).collect::<Vec<_>>()})
+                    serde_json::json!({"ok": true, "warnings": valid.warnings, "mappings": rows.iter().map(|(kind, benefit, deduction)| serde_json::json!({"personio_type": kind, "benefit": benefit, "deduction": deduction})).collect::<Vec<_>>(), "survey": survey_json})
                 );
             } else {
                 say!("Personio type → Loket benefit component | deduction component");
@@ -1000,6 +1009,12 @@ async fn emulate(seed: Option<&Path>, personio_port: u16, loket_port: u16) -> u8
     say!("Loket:    {}/v2  (OAuth at {}/oauth)", loket_running.url(), loket_running.url());
     say!("  employer id:                {}", loket.employer_id());
     say!("  payroll administration id:  {}", loket.administration_id());
+    let config = scenario.engine_config();
+    say!(
+        "  [sync] employee_number_attribute = \"{}\", income_number_attribute = \"{}\"",
+        config.employee_number_attribute,
+        config.income_number_attribute
+    );
     say!(
         "Demo credentials for both: client id {} , secret {}",
         emulator::loket::DEMO_CLIENT_ID,

@@ -17,6 +17,74 @@ macro_rules! say {
     }};
 }
 
+/// `check`'s survey: the custom attributes of the persons in scope, with the suggestion for
+/// `employee_number_attribute`, and Loket's payroll components.
+pub fn survey_text(survey: &crate::runner::Survey, config: &engine::Config) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Personio custom attributes of the {} persons in scope (configure them by id: Personio's API sends no labels):",
+        survey.persons_in_scope
+    );
+    if survey.attributes.attributes.is_empty() {
+        let _ = writeln!(
+            out,
+            "  none: give the API credential read access to the custom attributes that hold the Loket employee number and income number"
+        );
+    }
+    for seen in &survey.attributes.attributes {
+        let mut names = vec![format!("id {}", seen.id)];
+        if !seen.global_id.is_empty() {
+            names.push(format!("global id {}", seen.global_id));
+        }
+        if let Some(label) = &seen.label {
+            names.push(format!("label \"{label}\""));
+        }
+        let suggested = survey.attributes.suggested_employee_number.as_deref() == Some(seen.id.as_str());
+        let _ = writeln!(
+            out,
+            "  {} (type {}): {} with a value, {} equal to a Loket employee number; e.g. {}{}",
+            names.join(", "),
+            if seen.kind.is_empty() { "?" } else { seen.kind.as_str() },
+            seen.persons_with_value,
+            seen.equal_to_employee_numbers,
+            if seen.samples.is_empty() { "-".to_string() } else { seen.samples.join(", ") },
+            if suggested { "  <- suggested for employee_number_attribute" } else { "" }
+        );
+    }
+    for (key, configured, seen) in [
+        ("employee_number_attribute", &config.employee_number_attribute, survey.employee_number_attribute_seen),
+        ("income_number_attribute", &config.income_number_attribute, survey.income_number_attribute_seen),
+    ] {
+        let verdict = if seen { "found on persons in scope" } else { "NOT found on any person in scope" };
+        let _ = writeln!(out, "  {key} = \"{configured}\": {verdict}");
+    }
+    if let Some(id) = &survey.attributes.suggested_employee_number
+        && !survey.employee_number_attribute_seen
+    {
+        let _ = writeln!(out, "  suggestion: set employee_number_attribute = \"{id}\" in [sync]");
+    }
+    let _ = writeln!(out, "\nLoket payroll components of {}:", survey.catalogue_year);
+    let _ = writeln!(out, "  key    description     kind       category  recurring mapping");
+    for row in &survey.components {
+        let kind = match row.kind {
+            engine::state::ComponentKind::Payment => "payment",
+            engine::state::ComponentKind::Deduction => "deduction",
+            engine::state::ComponentKind::None => "none",
+        };
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<15} {:<10} {:<9} {}",
+            row.key,
+            row.description,
+            kind,
+            row.category,
+            if row.recurring_mapping_accepts { "yes" } else { "no (one-time only)" }
+        );
+    }
+    out
+}
+
 pub fn issue_line(issue: &Issue) -> String {
     let who = match (issue.person, issue.employee_number) {
         (Some(person), Some(number)) => format!(" [person {person}, employee {number}]"),

@@ -84,6 +84,81 @@ pub async fn check_config(
     engine::validate(config, &types, &loket, run_date)
 }
 
+/// What `check` shows beside the validation: the Personio custom attributes of the persons in scope (with
+/// the one to suggest for `employee_number_attribute`) and Loket's payroll components, so that the
+/// attributes and mappings can be written without opening either system.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Survey {
+    pub persons_in_scope: usize,
+    pub attributes: engine::AttributeSurvey,
+    /// Whether the configured attributes name an attribute some person in scope has.
+    pub employee_number_attribute_seen: bool,
+    pub income_number_attribute_seen: bool,
+    /// The year of the catalogue shown (the compensation start date's).
+    pub catalogue_year: i16,
+    pub components: Vec<CatalogueRow>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CatalogueRow {
+    pub key: u32,
+    pub description: String,
+    /// `payment`, `deduction` or `none`.
+    pub kind: engine::state::ComponentKind,
+    pub category: u16,
+    /// Whether a recurring mapping (a benefit or deduction) accepts it (K4): a payment or deduction of a
+    /// category benefits and deductions allow. One-time mappings accept any component.
+    pub recurring_mapping_accepts: bool,
+}
+
+/// Reads what `check` surveys: persons and their employments from Personio (no compensations), the
+/// employments and one year's catalogue from Loket.
+pub async fn survey(connections: &Connections, config: &Config) -> Result<Survey, String> {
+    let persons =
+        connections.personio.persons().await.map_err(|error| format!("cannot read the Personio persons: {error}"))?;
+    let people = personio::history::read_people(&connections.personio, &persons).await;
+    let personio = PersonioState { persons: people.persons, ..PersonioState::default() };
+    let employments = connections
+        .loket
+        .employments(&connections.employer_id)
+        .await
+        .map_err(|error| format!("cannot read the Loket employments: {error}"))?;
+    let mut loket = LoketState::default();
+    for employment in &employments {
+        loket.employments.push(loket::convert::employment_to_domain(employment)?);
+    }
+    let year = config.compensation_start_date.year();
+    let catalogue = connections
+        .loket
+        .payroll_components(&connections.administration_id, year)
+        .await
+        .map_err(|error| format!("cannot read the Loket payroll components of {year}: {error}"))?;
+    let components = loket::convert::catalogue_to_domain(&catalogue)
+        .into_values()
+        .map(|component| CatalogueRow {
+            key: component.key.0,
+            recurring_mapping_accepts: component.kind != engine::state::ComponentKind::None
+                && engine::state::BENEFIT_CATEGORIES.contains(&component.category),
+            description: component.description,
+            kind: component.kind,
+            category: component.category,
+        })
+        .collect();
+    let attributes = engine::survey_attributes(&personio, &loket, config);
+    let in_scope = engine::in_scope_persons(&personio, config);
+    let seen = |configured: &str| {
+        in_scope.iter().any(|person| person.attribute(configured).is_some_and(|value| !value.trim().is_empty()))
+    };
+    Ok(Survey {
+        persons_in_scope: in_scope.len(),
+        employee_number_attribute_seen: seen(&config.employee_number_attribute),
+        income_number_attribute_seen: seen(&config.income_number_attribute),
+        attributes,
+        catalogue_year: year,
+        components,
+    })
+}
+
 /// Reads both systems (concurrently) and plans.
 pub async fn plan(
     connections: &Connections,

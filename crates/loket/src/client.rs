@@ -239,8 +239,8 @@ impl LoketClient {
             ("client_secret", self.settings.client_secret.expose_secret()),
         ];
         let (access_token, refresh_token, expires_at) = self.token_request(&form).await?;
-        let refresh_token = refresh_token
-            .ok_or_else(|| LoketError::OAuth("the token answer carries no refresh token".to_string()))?;
+        let refresh_token =
+            refresh_token.ok_or_else(|| LoketError::OAuth("the token answer carries no refresh token".to_string()))?;
         let tokens = Tokens { access_token, refresh_token, expires_at };
         self.store.save(&tokens)?;
         *self.tokens.lock().await = Some(tokens);
@@ -510,6 +510,25 @@ impl LoketClient {
         self.get_all_with(path, version, &[]).await
     }
 
+    /// A list that Loket's document declares without paging parameters (payroll periods, the component
+    /// catalogue): one request without `pageNumber` and `pageSize`. An answer that says it has more pages is
+    /// an error, never a partial list.
+    pub async fn get_unpaged<T: DeserializeOwned>(&self, path: &str, version: &str) -> Result<Vec<T>, LoketError> {
+        let endpoint = format!("GET {path}");
+        let text = self.send(Method::GET, path, &[], version, None, Safety::Idempotent).await?;
+        let envelope: ListEnvelope<T> = decode(&endpoint, &text)?;
+        if envelope.total_pages > 1 {
+            return Err(LoketError::Decode {
+                endpoint,
+                reason: format!(
+                    "the answer has {} pages, but this list takes no page parameters; only the first was sent",
+                    envelope.total_pages
+                ),
+            });
+        }
+        Ok(envelope.embedded)
+    }
+
     /// Every page of a list, with further query parameters.
     pub async fn get_all_with<T: DeserializeOwned>(
         &self,
@@ -733,12 +752,12 @@ impl LoketClient {
     ) -> Result<Vec<wire::PayrollComponent>, LoketError> {
         let path =
             format!("/providers/employers/payrolladministrations/{administration_id}/payrollcomponents/year/{year}");
-        self.get_all(&path, wire::VERSION_2018).await
+        self.get_unpaged(&path, wire::VERSION_2018).await
     }
 
     pub async fn payroll_periods(&self, administration_id: &str) -> Result<Vec<wire::PayrollPeriod>, LoketError> {
         let path = format!("/providers/employers/payrolladministrations/{administration_id}/payrollperiods");
-        self.get_all(&path, wire::VERSION_2018).await
+        self.get_unpaged(&path, wire::VERSION_2018).await
     }
 
     /// The period data of one payroll period, as Loket serves it: one payslip type and one component set or

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use engine::plan::{Action, Write};
 use engine::state::{
-    BenefitOrDeduction, BenefitValue, Component, ComponentKind, Employment, LoketState, PeriodData,
-    PeriodDataDefaults, PeriodDataKey, Wage, WageKind, WageValue,
+    BenefitOrDeduction, BenefitValue, Component, ComponentKind, Employment, LoketState, PeriodData, PeriodDataDefaults,
+    PeriodDataKey, Wage, WageKind, WageValue,
 };
 use engine::{Calendar, ComponentKey, EmployeeNumber, EmploymentId, Money, Period, PeriodId, RecordId, ShortId};
 use jiff::civil::Date;
@@ -412,7 +412,11 @@ fn benefit_body(value: &BenefitValue, id: Option<String>) -> wire::BenefitOrDedu
 }
 
 fn integer_key(key: &Option<String>) -> Option<wire::CodedKey<i64>> {
-    key.as_ref().and_then(|key| key.parse::<i64>().ok()).map(|key| wire::CodedKey { key, code: None, description: None })
+    key.as_ref().and_then(|key| key.parse::<i64>().ok()).map(|key| wire::CodedKey {
+        key,
+        code: None,
+        description: None,
+    })
 }
 
 /// The body of a PATCH of the owned record of one period: its key fields are the employment's defaults

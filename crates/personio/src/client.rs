@@ -281,7 +281,10 @@ impl PersonioClient {
                     continue;
                 }
                 StatusCode::UNAUTHORIZED => {
-                    return Err(PersonioError::Unauthorized { endpoint: what.to_string(), detail: detail(&text, status) });
+                    return Err(PersonioError::Unauthorized {
+                        endpoint: what.to_string(),
+                        detail: detail(&text, status),
+                    });
                 }
                 StatusCode::FORBIDDEN => {
                     return Err(PersonioError::Scope { endpoint: what.to_string(), detail: detail(&text, status) });

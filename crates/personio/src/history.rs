@@ -189,6 +189,67 @@ pub fn attributes_to_domain(attributes: &[wire::CustomAttribute]) -> Vec<PersonA
         .collect()
 }
 
+/// Persons with their attributes and employments, without compensations.
+pub struct People {
+    pub persons: Vec<Person>,
+    pub failed_reads: Vec<String>,
+}
+
+/// Every person's employments (one call per person: Personio has no company-wide list), in domain form
+/// with the persons' attributes and no compensations. A person whose id is not a number is a failed
+/// company-wide read; one whose employments cannot be read gets `read_failed`.
+pub async fn read_people(client: &Arc<PersonioClient>, persons: &[wire::Person]) -> People {
+    let mut people = People { persons: Vec::with_capacity(persons.len()), failed_reads: Vec::new() };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, person) in persons.iter().enumerate() {
+        let client = Arc::clone(client);
+        let id = person.id.clone();
+        tasks.spawn(async move { (index, client.employments(&id).await) });
+    }
+    let mut employments: Vec<Option<Result<Vec<wire::Employment>, String>>> = vec![None; persons.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined {
+            employments[index] = Some(result.map_err(|error| error.to_string()));
+        }
+    }
+    for (person, employments) in persons.iter().zip(employments) {
+        let Ok(id) = person.id.parse::<u64>() else {
+            people.failed_reads.push(format!("person `{}` has an id that is not a number", person.id));
+            continue;
+        };
+        let mut domain = Person {
+            id: PersonId(id),
+            first_name: person.first_name.clone(),
+            last_name: person.last_name.clone(),
+            attributes: attributes_to_domain(&person.custom_attributes),
+            employments: Vec::new(),
+            salaries: Vec::new(),
+            recurring: Vec::new(),
+            one_time: Vec::new(),
+            read_failed: None,
+        };
+        match employments {
+            Some(Ok(list)) => {
+                domain.employments = list
+                    .iter()
+                    // Without a legal entity an employment is in none: out of scope, not a failed read.
+                    .filter_map(|employment| Some((employment.legal_entity.as_ref()?, employment)))
+                    .map(|(legal_entity, employment)| PersonioEmployment {
+                        legal_entity: legal_entity.id.clone(),
+                        start: employment.employment_start_date,
+                        end: employment.employment_end_date,
+                        status: employment.status.clone(),
+                    })
+                    .collect();
+            }
+            Some(Err(reason)) => domain.read_failed = Some(format!("employments: {reason}")),
+            None => domain.read_failed = Some("employments: the read was interrupted".to_string()),
+        }
+        people.persons.push(domain);
+    }
+    people
+}
+
 /// Reads Personio for one legal entity: types, persons and their employments, and every month window
 /// from `from`'s month through `horizon`'s month. Company-wide failures (a window included: a partial
 /// history is never returned as complete, G5) go to `failed_reads`; one person's failed employment read to
@@ -232,53 +293,14 @@ pub async fn read_state(
     let mut rebuilt =
         if state.failed_reads.is_empty() { rebuild(&items, &state.compensation_types) } else { HashMap::new() };
 
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, person) in persons.iter().enumerate() {
-        let client = Arc::clone(client);
-        let id = person.id.clone();
-        tasks.spawn(async move { (index, client.employments(&id).await) });
-    }
-    let mut employments: Vec<Option<Result<Vec<wire::Employment>, String>>> = vec![None; persons.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, result)) = joined {
-            employments[index] = Some(result.map_err(|error| error.to_string()));
-        }
-    }
-    for (person, employments) in persons.iter().zip(employments) {
-        let Ok(id) = person.id.parse::<u64>() else {
-            state.failed_reads.push(format!("person `{}` has an id that is not a number", person.id));
-            continue;
-        };
-        let (salaries, recurring, one_time) = rebuilt.remove(&person.id).unwrap_or_default();
-        let mut domain = Person {
-            id: PersonId(id),
-            first_name: person.first_name.clone(),
-            last_name: person.last_name.clone(),
-            attributes: attributes_to_domain(&person.custom_attributes),
-            employments: Vec::new(),
-            salaries,
-            recurring,
-            one_time,
-            read_failed: None,
-        };
-        match employments {
-            Some(Ok(list)) => {
-                domain.employments = list
-                    .iter()
-                    // Without a legal entity an employment is in none: out of scope, not a failed read.
-                    .filter_map(|employment| Some((employment.legal_entity.as_ref()?, employment)))
-                    .map(|(legal_entity, employment)| PersonioEmployment {
-                        legal_entity: legal_entity.id.clone(),
-                        start: employment.employment_start_date,
-                        end: employment.employment_end_date,
-                        status: employment.status.clone(),
-                    })
-                    .collect();
-            }
-            Some(Err(reason)) => domain.read_failed = Some(format!("employments: {reason}")),
-            None => domain.read_failed = Some("employments: the read was interrupted".to_string()),
-        }
-        state.persons.push(domain);
+    let people = read_people(client, &persons).await;
+    state.failed_reads.extend(people.failed_reads);
+    for mut person in people.persons {
+        let (salaries, recurring, one_time) = rebuilt.remove(&person.id.0.to_string()).unwrap_or_default();
+        person.salaries = salaries;
+        person.recurring = recurring;
+        person.one_time = one_time;
+        state.persons.push(person);
     }
     let report = ReadReport { requests: client.request_counts(), windows: windows.len() };
     (state, report)

@@ -162,7 +162,7 @@ pub fn plan(
 }
 
 /// The persons in scope (M1), in id order, without duplicates.
-fn in_scope_persons<'a>(personio: &'a PersonioState, config: &Config) -> Vec<&'a Person> {
+pub fn in_scope_persons<'a>(personio: &'a PersonioState, config: &Config) -> Vec<&'a Person> {
     let mut persons: Vec<&Person> = personio
         .persons
         .iter()

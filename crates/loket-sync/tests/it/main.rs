@@ -1,6 +1,7 @@
 //! The binary end to end (assert_cmd) against the emulators: every scenario file through `scenario run`,
 //! `plan` exit codes, `sync`, `init`, `connect loket`, bad configuration files, and the demo.
 
+mod requests;
 mod safety;
 
 use std::io::{BufRead, BufReader};
@@ -145,6 +146,8 @@ salary = true
 recurring = true
 one_time = true
 horizon_months = {horizon}
+employee_number_attribute = "{employee_number_attribute}"
+income_number_attribute = "{income_number_attribute}"
 {mappings}"#,
         legal_entity = scenario.personio.legal_entity.id,
         personio_url = personio_running.url(),
@@ -154,6 +157,9 @@ horizon_months = {horizon}
         port = free_port(),
         start = scenario.config.compensation_start_date,
         horizon = scenario.config.horizon_months,
+        // By id, as `loket-sync check` suggests: the local Personio, like the real one, sends no labels.
+        employee_number_attribute = scenario.engine_config().employee_number_attribute,
+        income_number_attribute = scenario.engine_config().income_number_attribute,
     );
     let config = directory.join("loket-sync.toml");
     std::fs::write(&config, text).unwrap();
@@ -398,4 +404,49 @@ fn emulate_serves_both_apis_until_stopped() {
     assert_eq!(state.employments.len(), 1);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// M2: `check` lists the custom attributes the persons in scope have, with how many values equal a Loket
+/// employee number, suggests one, and lists Loket's payroll components; `plan` warns once for the run.
+#[test]
+fn check_shows_the_attributes_with_a_suggestion_and_the_component_catalogue() {
+    let site = site("20-attributes-configured-by-id.json", "check-survey", true);
+    // A configuration by label, as the first version's default: real Personio (and the local one) sends none.
+    let text = std::fs::read_to_string(&site.config).unwrap();
+    let text = text.replace(
+        "employee_number_attribute = \"dynamic_2001\"",
+        "employee_number_attribute = \"Employee number – Loket\"",
+    );
+    std::fs::write(&site.config, text).unwrap();
+    let check = run_in(&site, &["check"]).assert().code(0);
+    let stdout = String::from_utf8_lossy(&check.get_output().stdout).to_string();
+    for expected in [
+        "custom attributes of the 3 persons in scope",
+        "id dynamic_2001, global id employee_number_loket (type INT): 3 with a value, 3 equal to a Loket employee number; e.g. 1041, 1042, 1043  <- suggested for employee_number_attribute",
+        "employee_number_attribute = \"Employee number – Loket\": NOT found on any person in scope",
+        "income_number_attribute = \"dynamic_2002\": found on persons in scope",
+        "suggestion: set employee_number_attribute = \"dynamic_2001\" in [sync]",
+        "Loket payroll components of 2026:",
+        "7010   Autotoeslag     payment    7         yes",
+        "8020   Pensioen WN     deduction  12        yes",
+    ] {
+        assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");
+    }
+    let json = run_in(&site, &["check", "--json"]).assert().code(0);
+    let value: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let survey = &value["survey"];
+    assert_eq!(survey["attributes"]["suggested_employee_number"], "dynamic_2001", "{value}");
+    assert_eq!(survey["employee_number_attribute_seen"], false);
+    let attributes = survey["attributes"]["attributes"].as_array().unwrap();
+    assert!(attributes.iter().all(|attribute| attribute["label"].is_null()), "no labels are served: {survey}");
+    let bonus = survey["components"].as_array().unwrap().iter().find(|row| row["key"] == 4001).unwrap();
+    assert_eq!((bonus["kind"].as_str(), bonus["category"].as_u64()), (Some("payment"), Some(7)));
+    // The plan says it once for the run, naming the suggestion, and matches nobody.
+    let plan = run_in(&site, &["plan", "--json"]).assert().code(0);
+    let value: serde_json::Value = serde_json::from_slice(&plan.get_output().stdout).unwrap();
+    let issues = value["issues"].as_array().unwrap();
+    let run_level: Vec<&serde_json::Value> =
+        issues.iter().filter(|issue| issue["code"] == "attribute_not_found").collect();
+    assert_eq!(run_level.len(), 1, "{issues:#?}");
+    assert!(run_level[0]["message"].as_str().unwrap().contains("suggests `dynamic_2001`"), "{run_level:?}");
 }

@@ -506,12 +506,22 @@ async fn the_local_loket_refuses_a_period_read_without_payslip_type_or_component
     // One payslip type and one category per call.
     let records = h
         .client
-        .payroll_period_data_of_period(&h.emulator.administration_id(), 202602, 1, &wire::ComponentSelection::Category(7))
+        .payroll_period_data_of_period(
+            &h.emulator.administration_id(),
+            202602,
+            1,
+            &wire::ComponentSelection::Category(7),
+        )
         .await
         .unwrap();
     assert!(records.iter().all(|record| record.payslip_type.key == 1));
     assert!(
-        records.iter().flat_map(|record| &record.payroll_components).all(|value| value.payroll_component.category.as_ref().map(|c| c.key) == Some(7))
+        records.iter().flat_map(|record| &record.payroll_components).all(|value| value
+            .payroll_component
+            .category
+            .as_ref()
+            .map(|c| c.key)
+            == Some(7))
     );
 }
 
@@ -538,7 +548,12 @@ async fn a_put_that_clears_a_pay_scale_sends_apply_pay_grade_false() {
         &h.client,
         &h.emulator.employer_id(),
         &h.emulator.administration_id(),
-        &loket::convert::ReadScope { wages: true, benefits_and_deductions: false, period_data_from: None, horizon: d("2026-12-31") },
+        &loket::convert::ReadScope {
+            wages: true,
+            benefits_and_deductions: false,
+            period_data_from: None,
+            horizon: d("2026-12-31"),
+        },
     )
     .await;
     let wage = snapshot.state.employments[0].wages[0].clone();

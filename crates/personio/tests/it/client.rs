@@ -334,7 +334,11 @@ async fn the_local_personio_gives_absolute_cursor_only_next_links() {
     let http = reqwest::Client::new();
     let token: personio::wire::TokenResponse = http
         .post(format!("{}/v2/auth/token", h.url()))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "loket-sync-demo"), ("client_secret", "demo-secret")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "loket-sync-demo"),
+            ("client_secret", "demo-secret"),
+        ])
         .send()
         .await
         .unwrap()
@@ -359,12 +363,7 @@ async fn the_local_personio_gives_absolute_cursor_only_next_links() {
         http.get(next.clone()).bearer_auth(&token.access_token).send().await.unwrap().json().await.unwrap();
     assert_eq!(second["_data"].as_array().unwrap().len(), 1);
     // A filter beside a cursor is refused: a client must follow the link, not rebuild it.
-    let rebuilt = http
-        .get(format!("{next}&status=ACTIVE"))
-        .bearer_auth(&token.access_token)
-        .send()
-        .await
-        .unwrap();
+    let rebuilt = http.get(format!("{next}&status=ACTIVE")).bearer_auth(&token.access_token).send().await.unwrap();
     assert_eq!(rebuilt.status(), 400);
 }
 
@@ -392,14 +391,18 @@ async fn a_401_with_a_fresh_token_names_a_missing_scope_or_right() {
     let error = client.persons().await.unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, personio::PersonioError::Unauthorized { .. }), "{message}");
-    assert!(message.contains("lacks a scope or the right to read") && message.contains("personio:persons:read"), "{message}");
+    assert!(
+        message.contains("lacks a scope or the right to read") && message.contains("personio:persons:read"),
+        "{message}"
+    );
     assert_eq!(client.request_counts()["POST /v2/auth/token"], 2, "one fresh token was tried");
 }
 
 #[tokio::test]
 async fn a_wrong_secret_is_a_credentials_error_that_says_what_to_check() {
     let scenario = scenario_file("01-monthly-salary-first-sync.json");
-    let h = harness_with(scenario.personio.clone(), |settings| settings.client_secret = "wrong".to_string().into()).await;
+    let h =
+        harness_with(scenario.personio.clone(), |settings| settings.client_secret = "wrong".to_string().into()).await;
     let error = h.client.legal_entities().await.unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, personio::PersonioError::Credentials(_)), "{message}");
@@ -446,5 +449,8 @@ async fn an_employment_without_a_legal_entity_is_out_of_scope_not_a_failed_read(
     let person = &state.persons[0];
     assert_eq!(person.read_failed, None);
     assert_eq!(person.employments.len(), 1, "{:?}", person.employments);
-    assert_eq!((person.employments[0].legal_entity.as_str(), person.employments[0].start), ("170", Some("2023-01-01".parse().unwrap())));
+    assert_eq!(
+        (person.employments[0].legal_entity.as_str(), person.employments[0].start),
+        ("170", Some("2023-01-01".parse().unwrap()))
+    );
 }
