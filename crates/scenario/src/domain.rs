@@ -372,26 +372,28 @@ impl LoketSection {
         }
         let calendar =
             Calendar::new(self.periods()).map_err(|error| invalid("loket.period_years", error.to_string()))?;
-        let catalogue: BTreeMap<ComponentKey, Component> = self
-            .components
-            .iter()
-            .map(|component| {
-                (
-                    ComponentKey(component.key),
-                    Component {
-                        key: ComponentKey(component.key),
-                        description: component.description.clone(),
-                        category: component.category,
-                        kind: match component.kind {
-                            ComponentKindSection::Payment => ComponentKind::Payment,
-                            ComponentKindSection::Deduction => ComponentKind::Deduction,
-                            ComponentKindSection::None => ComponentKind::None,
+        let catalogue_of = |year: i16| -> BTreeMap<ComponentKey, Component> {
+            self.components
+                .iter()
+                .filter(|component| component.years.as_ref().is_none_or(|years| years.contains(&year)))
+                .map(|component| {
+                    (
+                        ComponentKey(component.key),
+                        Component {
+                            key: ComponentKey(component.key),
+                            description: component.description.clone(),
+                            category: component.category,
+                            kind: match component.kind {
+                                ComponentKindSection::Payment => ComponentKind::Payment,
+                                ComponentKindSection::Deduction => ComponentKind::Deduction,
+                                ComponentKindSection::None => ComponentKind::None,
+                            },
                         },
-                    },
-                )
-            })
-            .collect();
-        let components = self.period_years.iter().map(|year| (*year, catalogue.clone())).collect();
+                    )
+                })
+                .collect()
+        };
+        let components = self.period_years.iter().map(|year| (*year, catalogue_of(*year))).collect();
         let mut employments = Vec::new();
         for (index, section) in self.employments.iter().enumerate() {
             let id = self.employment_id(section.employee_number, section.income_relationship_number);

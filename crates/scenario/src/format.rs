@@ -251,6 +251,9 @@ pub struct ComponentSection {
     pub description: String,
     pub category: u16,
     pub kind: ComponentKindSection,
+    /// The years whose catalogue holds the component (default: every year of `period_years`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub years: Option<Vec<i16>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
