@@ -17,9 +17,25 @@
 //! - PATCH of payroll period data is an upsert keyed on (period, shift, payslip type, distribution unit, cost
 //!   centre, cost unit): supplied components overwrite, omitted ones stay, `value: null` deletes;
 //! - the collective PATCH applies each item on its own: 200 when at least one succeeded, with a message per
-//!   failed item whose `id` is the employment; 400 when none did.
+//!   failed item whose `id` is the employment; 400 when none did;
+//! - the period data of one payroll period needs `payslipType` and one of `payrollComponentSet` or
+//!   `payrollComponentCategory` (both, `payrollComponentId`, or neither: 400 in the list envelope); it
+//!   shows only employments active in that period, the records of that payslip type, and the values of
+//!   components of that category (the emulator knows no component sets: any set is an unknown one, 400);
+//! - `…/payrollperioddata/defaults` is a bare GET-shaped record with `payrollPeriod` null and every field
+//!   without a default null (the file's `period_data_defaults`; without one: shift 1, payslip type 1);
+//! - a wage PUT that removes a pay scale or grade must send `applyPayGrade: false` (400 otherwise);
+//!   `isGrossWageFullTime` is read-only: served as the file says (`full_time`, default true), ignored in
+//!   requests; a new wage is full-time;
+//! - payroll periods and the component catalogue are served whole, on one page (Loket's document declares
+//!   no paging parameters for them);
+//! - `GET /providers/employers/{employerId}` serves the one employer.
 //!
 //! # Decisions where the real behaviour is unconfirmed
+//! - Whether `…/payrollperioddata/defaults` comes bare or in a `content` envelope (the local Loket answers
+//!   bare; the client accepts both).
+//! - The user's filter settings, which can hide employments from every list, are not emulated: every
+//!   employment of the file is visible.
 //! - A missing version in `Accept` is served with the newest version; a version dated before the resource's
 //!   oldest is refused with 400.
 //! - `deductionOrPayment` key 1 is a deduction ("Inhouding"); a component of neither kind is `null`.
@@ -64,12 +80,22 @@ struct World {
     section: LoketSection,
     state: LoketState,
     next_id: u64,
+    /// The PATCH defaults of each employment as the file gives them (with their nulls), by employment id.
+    defaults: HashMap<String, scenario::PeriodDataDefaultsSection>,
 }
 
 impl World {
     fn new(section: LoketSection) -> Result<World, ScenarioError> {
         let state = section.to_state()?;
-        Ok(World { section, state, next_id: 0 })
+        let defaults = section
+            .employments
+            .iter()
+            .filter_map(|employment| {
+                let id = section.employment_id(employment.employee_number, employment.income_relationship_number);
+                Some((id, employment.period_data_defaults.clone()?))
+            })
+            .collect();
+        Ok(World { section, state, next_id: 0, defaults })
     }
 
     fn new_id(&mut self) -> RecordId {
@@ -914,16 +940,7 @@ async fn period_data_defaults(
         Ok(version) => version,
         Err(reason) => return broken_rule(reason),
     };
-    let section = &world.section;
-    let defaults = section
-        .employments
-        .iter()
-        .find(|candidate| {
-            section.employment_id(candidate.employee_number, candidate.income_relationship_number)
-                == employment.id.as_str()
-        })
-        .and_then(|candidate| candidate.period_data_defaults.clone())
-        .unwrap_or(scenario::PeriodDataDefaultsSection {
+    let defaults = world.defaults.get(employment.id.as_str()).cloned().unwrap_or(scenario::PeriodDataDefaultsSection {
             shift: Some(1),
             payslip_type: Some(1),
             cost_center: None,

@@ -1,25 +1,38 @@
 //! A local Personio (API v2), seeded from and dumped to the `personio` section of the scenario format.
 //!
 //! # Model
-//! Per person: an employment (legal entity, status, dates, hours), custom attributes by label, a base-salary
+//! Per person: an employment (legal entity, status, dates, hours), custom attributes (keyed by label or id in
+//! the file, resolved to definitions with ids, SCENARIOS.md), a base-salary
 //! history, recurring histories per type (a 0 ends one) and one-time payments. `GET /v2/compensations` is a
 //! view of one month at most, shown as SCENARIOS.md says: a salary or recurring record appears in every
 //! month in which it is in effect for at least one day, with its own `effective_from` and `interval`; a
 //! one-time payment only in the month of its date; a record with value 0 never; nothing dated after the
 //! person's employment end; item ids are stable per record.
 //!
+//! # As Personio's documents and live checks say (PERSONIO-API.md)
+//! - Custom attributes are served as `{id, global_id, type, value}` **without a label** (a section with
+//!   `labels_served: true` adds them); an `INT` attribute whose value is a whole number comes as a JSON
+//!   number, others as strings; `type` is served as the file's definition writes it (upper case for
+//!   defined ones, lower-case `string` for undefined ones, as Personio's examples show both).
+//! - `self` and `next` links are absolute (`http://host/v2/persons?cursor=…`) and carry only the cursor;
+//!   the cursor carries the first page's query (filters and `limit`).
+//! - The token endpoint answers errors with 400 `application/problem+json` (`error`, `error_description`,
+//!   `error_uri`, `timestamp`, `trace_id`): a wrong secret is `unauthorized_client`, a form without
+//!   `grant_type` `invalid_request`, another grant `unsupported_grant_type`, an unknown scope `invalid_scope`.
+//!
 //! # Decisions where the real behaviour is unconfirmed
 //! - A window is at most one calendar month: `end_date` on or before `start_date` plus one month; without
 //!   dates the current month is shown (the only use of the clock).
-//! - Cursors are opaque (`cur_…`); a cursor that was not handed out is a 400.
+//! - Cursors are opaque (`cur_…`); a cursor that was not handed out is a 400, and so is a request that gives
+//!   any parameter but `limit` beside a cursor (a client must follow the link, not rebuild it).
 //! - `limit` ranges: persons and employments 1–50 (default 10), compensations and types 1–100 (default
 //!   100), legal entities 1–100 (default 20); outside them, a 400.
 //! - A token is `papi-` plus a value stable per credential and scopes, valid 24 h; revoking it ends it.
 //!   Only the demo credential `loket-sync-demo` / `demo-secret` is known.
 //! - Scopes: persons and employments need `personio:persons:read`, compensations and types
-//!   `personio:compensations:read`, legal entities `personio:legal-entities:read`; without, a 403.
+//!   `personio:compensations:read`, legal entities `personio:legal-entities:read`; without, a 403 (a live
+//!   Personio has been seen to answer 401 for a missing right; the client says so for either).
 //! - A type counted in a unit shows `amount{value, unit}` without a currency; the type carries the unit.
-//! - Custom attributes are served as strings (`type: "string"`).
 //! - Rate limiting (a fault knob) answers 429 with `x-ratelimit-*` headers and no `Retry-After`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -50,11 +63,16 @@ struct TokenGrant {
     expires: Instant,
 }
 
+/// The items of one compensations window, computed once for all its pages (cleared when the state is
+/// replaced): a month of a large company is many pages, and each would otherwise compute the whole month.
+type WindowKey = (Date, Date, Option<Vec<String>>, Option<Vec<String>>);
+
 struct Shared {
     section: Mutex<PersonioSection>,
     tokens: Mutex<HashMap<String, TokenGrant>>,
     faults: SharedFaults,
     log: crate::RequestLog,
+    windows: Mutex<HashMap<WindowKey, Arc<Vec<wire::Compensation>>>>,
 }
 
 #[derive(Clone)]
@@ -80,6 +98,7 @@ impl PersonioEmulator {
                 tokens: Mutex::new(HashMap::new()),
                 faults: Arc::new(Mutex::new(FaultState::default())),
                 log: crate::RequestLog::default(),
+                windows: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -96,6 +115,7 @@ impl PersonioEmulator {
     pub fn load(&self, section: PersonioSection) -> Result<(), String> {
         check_section(&section)?;
         *lock(&self.shared.section) = section;
+        lock(&self.shared.windows).clear();
         faults::lock(&self.shared.faults).reset_counts();
         Ok(())
     }
@@ -441,8 +461,12 @@ fn in_effect<T>(records: &[T], date_of: impl Fn(&T) -> Date) -> Vec<(&T, Date, O
         .collect()
 }
 
-fn window_items(section: &PersonioSection, person: &PersonSection, start: Date, end: Date) -> Vec<wire::Compensation> {
-    let types = section.compensation_types();
+fn window_items(
+    types: &[engine::state::CompensationType],
+    person: &PersonSection,
+    start: Date,
+    end: Date,
+) -> Vec<wire::Compensation> {
     let employment_end = person.employment.end;
     let visible = |from: Date, to: Option<Date>| {
         let to = match (to, employment_end) {
@@ -670,17 +694,29 @@ async fn compensations(State(shared): SharedState, headers: HeaderMap, Query(que
         query.get(name).map(|text| text.split(',').map(|part| part.trim().to_string()).collect::<Vec<_>>())
     };
     let (persons, entities) = (list("person.id"), list("legal_entity.id"));
-    let section = lock(&shared.section);
-    let mut items = Vec::new();
-    for person in &section.persons {
-        if persons.as_ref().is_some_and(|wanted| !wanted.contains(&person.id.to_string())) {
-            continue;
+    let key: WindowKey = (start, end, persons, entities);
+    let cached = lock(&shared.windows).get(&key).cloned();
+    let items = match cached {
+        Some(items) => items,
+        None => {
+            let section = lock(&shared.section);
+            let types = section.compensation_types();
+            let (persons, entities) = (&key.2, &key.3);
+            let mut items = Vec::new();
+            for person in &section.persons {
+                if persons.as_ref().is_some_and(|wanted| !wanted.contains(&person.id.to_string())) {
+                    continue;
+                }
+                if entities.as_ref().is_some_and(|wanted| !wanted.contains(&person.employment.legal_entity)) {
+                    continue;
+                }
+                items.extend(window_items(&types, person, start, end));
+            }
+            let items = Arc::new(items);
+            lock(&shared.windows).insert(key, Arc::clone(&items));
+            items
         }
-        if entities.as_ref().is_some_and(|wanted| !wanted.contains(&person.employment.legal_entity)) {
-            continue;
-        }
-        items.extend(window_items(&section, person, start, end));
-    }
+    };
     page(&origin(&headers), "/compensations", &query, &items, (100, 100))
 }
 
@@ -767,6 +803,7 @@ async fn put_state(State(shared): SharedState, body: Bytes) -> Response {
         return admin_error(reason);
     }
     *lock(&shared.section) = section;
+    lock(&shared.windows).clear();
     faults::lock(&shared.faults).reset_counts();
     StatusCode::NO_CONTENT.into_response()
 }
