@@ -941,11 +941,11 @@ async fn period_data_defaults(
         Err(reason) => return broken_rule(reason),
     };
     let defaults = world.defaults.get(employment.id.as_str()).cloned().unwrap_or(scenario::PeriodDataDefaultsSection {
-            shift: Some(1),
-            payslip_type: Some(1),
-            cost_center: None,
-            cost_unit: None,
-        });
+        shift: Some(1),
+        payslip_type: Some(1),
+        cost_center: None,
+        cost_unit: None,
+    });
     let body = wire::PeriodDataDefaults {
         payroll_period: None,
         shift: defaults.shift.map(shift),
