@@ -31,6 +31,9 @@ pub struct Faults {
     /// Answer writes as if they succeeded, and forget them (a Loket that loses data; the runner's
     /// read-back must notice).
     pub lose_writes: bool,
+    /// Answer this route (`GET /v2/compensations/types`) with 200 and a body that is not JSON (an answer
+    /// that cannot be read; the client must call it a failed read).
+    pub corrupt_route: Option<String>,
 }
 
 impl Default for Faults {
@@ -45,6 +48,7 @@ impl Default for Faults {
             fail_first: 0,
             fail_route: None,
             lose_writes: false,
+            corrupt_route: None,
         }
     }
 }
@@ -77,7 +81,12 @@ pub enum Verdict {
     Fail(u16),
     /// Do the work, then answer 500.
     FailAfterCommit,
+    /// Answer 200 with a body that cannot be read.
+    Corrupt,
 }
+
+/// The body of a `Corrupt` answer.
+pub const CORRUPT_BODY: &str = "{\"_data\": [ this is not JSON";
 
 /// The mutable part: the knobs, the generator, the rate window and the counts.
 pub struct FaultState {
@@ -136,6 +145,9 @@ impl FaultState {
         if is_write {
             self.writes += 1;
         }
+        if self.faults.corrupt_route.as_deref() == Some(route) {
+            return Verdict::Corrupt;
+        }
         let targeted = self.faults.fail_route.as_deref().is_none_or(|only| only == route);
         if targeted && self.failed_first < self.faults.fail_first {
             self.failed_first += 1;
@@ -176,6 +188,7 @@ impl FaultState {
 /// Shared access to a fault state.
 pub type SharedFaults = std::sync::Arc<Mutex<FaultState>>;
 
+/// Locks a fault state; the crate's own `lock`, kept under this public path for callers outside the crate.
 pub fn lock(faults: &SharedFaults) -> std::sync::MutexGuard<'_, FaultState> {
-    faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::common::lock(faults)
 }

@@ -3,10 +3,14 @@
 //!
 //! Both are axum routers seeded from the scenario format (`crates/scenario`): `loket::LoketEmulator` from a
 //! `loket` section, `personio::PersonioEmulator` from a `personio` section. Each serves admin endpoints on its
-//! own port: `GET`/`PUT /_emulator/state`, `GET /_emulator/requests`, `PUT /_emulator/faults`.
+//! own port: `GET`/`PUT /_emulator/state`, `GET /_emulator/requests`, `PUT /_emulator/faults` (written once, in
+//! `admin`, for both). What else both share (the demo credentials, the lock, JSON responses, the bearer
+//! token, the fault knobs' decision on a request) is written once in `common`.
 
 #![recursion_limit = "256"]
 
+mod admin;
+mod common;
 pub mod faults;
 pub mod log;
 pub mod loket;
@@ -23,13 +27,6 @@ pub use faults::Faults;
 pub use log::{LoggedRequest, RequestLog};
 pub use loket::LoketEmulator;
 pub use personio::PersonioEmulator;
-
-/// The key requests are counted under: method and route template, with the `/v2` prefix once
-/// (`GET /v2/providers/employers/{employer_id}/employees/employments`).
-pub(crate) fn route_key(method: &str, matched: Option<&str>, path: &str) -> String {
-    let route = matched.unwrap_or(path);
-    if route.starts_with("/v2") { format!("{method} {route}") } else { format!("{method} /v2{route}") }
-}
 
 /// A server running in the background of this process.
 pub struct Running {

@@ -12,6 +12,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use serde::Serialize;
 
+use crate::common::lock;
+
 /// The most requests a log keeps; later ones are counted, not kept (a benchmark sends tens of thousands).
 const MAX_LOGGED: usize = 200_000;
 
@@ -26,10 +28,6 @@ pub struct LoggedRequest {
     pub headers: Vec<String>,
     /// The field names of a form-encoded body.
     pub form_fields: Vec<String>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Clone, Default)]

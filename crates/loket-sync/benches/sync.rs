@@ -6,6 +6,9 @@
 //! (employees, milliseconds of latency). It reports wall time, requests by kind, the lower bound
 //! (requests ÷ concurrency × latency) and the ratio to it, and the peak memory.
 
+// A benchmark reports its numbers on stdout: that is its output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,5 +1,6 @@
 //! The audit journal as the runner's observer: every write is journaled before it is sent (its intent)
-//! and after (Loket's answer). It also shows progress on a terminal, and holds the test-only crash points
+//! and after (Loket's answer). It also moves the apply phase's progress bar (hidden off a terminal), and
+//! holds the test-only crash points
 //! (`--crash-after-writes`, `--pause-after-writes`) that the crash-convergence tests use instead of timers.
 
 use std::sync::Arc;
@@ -7,6 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use engine::plan::Write;
 
+use indicatif::ProgressBar;
+
+use crate::printer::Printer;
 use crate::runner::{Hook, Observer};
 use crate::store::{SqliteStore, Store};
 
@@ -22,15 +26,22 @@ pub struct CrashPoint {
 pub struct Journal {
     pub store: Arc<SqliteStore>,
     pub run_id: i64,
-    pub total: usize,
-    pub progress: bool,
+    progress: ProgressBar,
     pub crash: CrashPoint,
+    printer: Printer,
     done: AtomicUsize,
+    failed: AtomicUsize,
 }
 
 impl Journal {
-    pub fn new(store: Arc<SqliteStore>, run_id: i64, total: usize, progress: bool, crash: CrashPoint) -> Journal {
-        Journal { store, run_id, total, progress, crash, done: AtomicUsize::new(0) }
+    pub fn new(
+        store: Arc<SqliteStore>,
+        run_id: i64,
+        progress: ProgressBar,
+        crash: CrashPoint,
+        printer: Printer,
+    ) -> Journal {
+        Journal { store, run_id, progress, crash, printer, done: AtomicUsize::new(0), failed: AtomicUsize::new(0) }
     }
 }
 
@@ -42,17 +53,19 @@ impl Observer for Journal {
     fn after<'a>(&'a self, write: &'a Write, outcome: &'a Result<(), String>) -> Hook<'a, ()> {
         Box::pin(async move {
             if let Err(error) = self.store.journal_result(self.run_id, write, outcome).await {
-                eprintln!("warning: the answer to \"{}\" could not be journaled: {error}", write.describe());
+                self.printer.warn(format!("the answer to \"{}\" could not be journaled: {error}", write.describe()));
             }
             let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-            if self.progress {
-                eprint!("\rapplied {done}/{} ", self.total);
+            self.progress.inc(1);
+            if outcome.is_err() {
+                let failed = self.failed.fetch_add(1, Ordering::SeqCst) + 1;
+                self.progress.set_message(format!("writes sent, {failed} failed"));
             }
             if self.crash.exit_after == Some(done) {
                 std::process::exit(137);
             }
             if self.crash.pause_after == Some(done) {
-                eprintln!("paused after {done} writes (a test's crash point)");
+                self.printer.note(format!("paused after {done} writes (a test's crash point)"));
                 std::future::pending::<()>().await;
             }
         })

@@ -1,21 +1,12 @@
-//! User output: one printer for plans, issues and results; `--json` for scripts; CSV for the payroll
-//! administrator. Nothing here decides anything.
+//! What plans, issues and results look like: text, JSON for scripts, CSV for the payroll administrator.
+//! Nothing here decides anything or prints: the printer (`printer.rs`) writes what these functions make.
 
 use std::fmt::Write as _;
 
 use engine::{Issue, Plan, Severity};
-use serde_json::{Value, json};
 
-/// Prints a line to stdout; when the reader has gone away (a closed pipe), stops quietly.
-#[macro_export]
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
-}
+use crate::commands::ExitStatus;
+use serde_json::{Value, json};
 
 /// `check`'s survey: the custom attributes of the persons in scope, with the suggestion for
 /// `employee_number_attribute`, and Loket's payroll components.
@@ -215,14 +206,14 @@ pub fn plan_csv(plan: &Plan) -> String {
 }
 
 /// Exit codes: 0 in sync (withheld changes are warnings, not changes), 1 changes pending, 2 any error.
-pub fn exit_code(plan: &Plan, extra_issues: &[Issue]) -> u8 {
+pub fn exit_status(plan: &Plan, extra_issues: &[Issue]) -> ExitStatus {
     let errors = !plan.config_errors.is_empty()
         || plan.issues.iter().chain(extra_issues).any(|issue| issue.severity == Severity::Error);
     if errors {
-        2
+        ExitStatus::Error
     } else if plan.n_writes() > 0 {
-        1
+        ExitStatus::Pending
     } else {
-        0
+        ExitStatus::Success
     }
 }

@@ -10,7 +10,8 @@ use engine::state::{LoketState, PersonioState};
 use engine::{Config, ConfigError, Issue, IssueCode, Plan};
 use jiff::civil::Date;
 use loket::LoketClient;
-use loket::convert::{LoketSnapshot, ReadScope, read_state as read_loket, send_write};
+use loket::read::{LoketSnapshot, ReadScope};
+use loket::send::send_write;
 use personio::PersonioClient;
 
 /// Both connections of one configuration.
@@ -53,35 +54,67 @@ pub struct Planned {
     pub loket_requests: usize,
 }
 
-/// K6: checks the configuration against the company-wide data only, before any employee data is read.
-pub async fn check_config(
-    connections: &Connections,
-    config: &Config,
-    run_date: Date,
-) -> Result<engine::ValidConfig, Vec<ConfigError>> {
-    let read_error = |what: &str, error: String| vec![ConfigError { field: what.to_string(), message: error }];
-    let types = connections
-        .personio
-        .compensation_types()
-        .await
-        .map_err(|error| read_error("personio", format!("cannot read the compensation types: {error}")))?;
-    let types = personio::history::types_to_domain(&types);
-    let periods = connections
-        .loket
-        .payroll_periods(&connections.administration_id)
-        .await
-        .map_err(|error| read_error("loket", format!("cannot read the payroll periods: {error}")))?;
-    let calendar = loket::convert::calendar_to_domain(&periods)
-        .map_err(|error| read_error("loket", format!("cannot read the payroll periods: {error}")))?;
-    let mut loket = LoketState { calendar, ..LoketState::default() };
-    for year in loket.calendar.years() {
-        let components =
-            connections.loket.payroll_components(&connections.administration_id, year).await.map_err(|error| {
-                read_error("loket", format!("cannot read the payroll components of {year}: {error}"))
-            })?;
-        loket.components.insert(year, loket::convert::catalogue_to_domain(&components));
+/// The company-wide data, read once per run: Personio's compensation types, Loket's payroll calendar and
+/// the catalogue of every year it has. Validation needs only these, so the configuration is validated
+/// before any employee is read, and the employee reads build on them.
+pub struct Company {
+    personio: PersonioState,
+    loket: LoketState,
+}
+
+/// What validating the configuration against the company-wide data found.
+pub enum Validity {
+    Valid(Box<engine::ValidConfig>),
+    /// K1–K7: what is wrong with the configuration.
+    Invalid(Vec<ConfigError>),
+    /// A company-wide read failed (each entry names the read): nothing can be called a configuration error
+    /// until the data is complete (G5).
+    Unread(Vec<String>),
+}
+
+impl Company {
+    pub fn types(&self) -> &[engine::state::CompensationType] {
+        &self.personio.compensation_types
     }
-    engine::validate(config, &types, &loket, run_date)
+
+    pub fn failed_reads(&self) -> Vec<String> {
+        self.personio.failed_reads.iter().chain(&self.loket.failed_reads).cloned().collect()
+    }
+
+    /// K6: the configuration against the company-wide data only.
+    pub fn validate(&self, config: &Config, run_date: Date) -> Validity {
+        let failed = self.failed_reads();
+        if !failed.is_empty() {
+            return Validity::Unread(failed);
+        }
+        match engine::validate(config, &self.personio.compensation_types, &self.loket, run_date) {
+            Ok(valid) => Validity::Valid(Box::new(valid)),
+            Err(errors) => Validity::Invalid(errors),
+        }
+    }
+}
+
+/// Reads the company-wide data of both systems, concurrently.
+pub async fn read_company(connections: &Connections, config: &Config) -> Company {
+    let _ = config;
+    let started = std::time::Instant::now();
+    let (personio, loket) = tokio::join!(
+        personio::history::read_types(&connections.personio),
+        loket::read::read_company(&connections.loket, &connections.administration_id),
+    );
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "read the company-wide data");
+    Company { personio, loket }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("the configuration has {} problem(s)", .0.len())]
+    Config(Vec<ConfigError>),
+    #[error("cannot read the payroll periods: not connected to Loket: run `loket-sync connect loket` first")]
+    NotConnected,
+    #[error("the Loket token file cannot be read")]
+    Tokens(#[source] loket::LoketError),
 }
 
 /// What `check` shows beside the validation: the Personio custom attributes of the persons in scope (with
@@ -159,32 +192,57 @@ pub async fn survey(connections: &Connections, config: &Config) -> Result<Survey
     })
 }
 
-/// Reads both systems (concurrently) and plans.
+/// Reads both systems (concurrently) and plans. The company-wide data is read once: when one of its reads
+/// fails, the plan writes nothing and says which read (`read_failed`), and no employee is read.
 pub async fn plan(
     connections: &Connections,
     config: &Config,
     run_date: Date,
     allow_mass_changes: bool,
-) -> Result<Planned, Vec<ConfigError>> {
-    let valid = check_config(connections, config, run_date).await?;
-    let scope = ReadScope {
-        wages: config.salary,
-        benefits_and_deductions: config.recurring,
-        period_data_from: config.one_time.then_some(config.compensation_start_date),
-        horizon: valid.horizon,
-    };
+) -> Result<Planned, PlanError> {
+    if !connections.loket.is_connected().await.map_err(PlanError::Tokens)? {
+        return Err(PlanError::NotConnected);
+    }
     let personio_before = connections.personio.total_requests();
     let loket_before: usize = connections.loket.request_counts().values().sum();
+    let company = read_company(connections, config).await;
+    let valid = match company.validate(config, run_date) {
+        Validity::Valid(valid) => valid,
+        Validity::Invalid(errors) => return Err(PlanError::Config(errors)),
+        Validity::Unread(_) => {
+            let loket = LoketSnapshot { state: company.loket, ..LoketSnapshot::default() };
+            let plan = engine::plan(&company.personio, &loket.state, config, run_date, allow_mass_changes);
+            return Ok(Planned {
+                plan,
+                personio: company.personio,
+                personio_requests: connections.personio.total_requests() - personio_before,
+                loket_requests: connections.loket.request_counts().values().sum::<usize>() - loket_before,
+                loket,
+            });
+        }
+    };
+    let scope = read_scope(config, valid.horizon);
+    let started = std::time::Instant::now();
     let ((personio, _), loket) = tokio::join!(
-        personio::read_state(
+        personio::history::read_persons(
             &connections.personio,
+            company.personio,
             &config.legal_entity,
             config.compensation_start_date,
             valid.horizon
         ),
-        read_loket(&connections.loket, &connections.employer_id, &connections.administration_id, &scope),
+        loket::read::read_employments(
+            &connections.loket,
+            &connections.employer_id,
+            &connections.administration_id,
+            &scope,
+            company.loket
+        ),
     );
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "read the employees of both systems");
+    let started = std::time::Instant::now();
     let plan = engine::plan(&personio, &loket.state, config, run_date, allow_mass_changes);
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, writes = plan.n_writes(), "planned");
     Ok(Planned {
         plan,
         personio,
@@ -194,40 +252,22 @@ pub async fn plan(
     })
 }
 
+/// What to read per employment: only what the switched-on rules need.
+fn read_scope(config: &Config, horizon: Date) -> ReadScope {
+    ReadScope {
+        wages: config.salary,
+        benefits_and_deductions: config.recurring,
+        period_data_from: config.one_time.then_some(config.compensation_start_date),
+        horizon,
+    }
+}
+
 /// What applying did.
 #[derive(Default)]
 pub struct Applied {
     pub sent: usize,
     pub failed_employments: usize,
     pub issues: Vec<Issue>,
-}
-
-/// Re-reads one employment's records (after an unknown outcome).
-async fn reread(
-    connections: &Connections,
-    snapshot: &mut LoketSnapshot,
-    employment_id: &str,
-    config: &Config,
-) -> Result<(), String> {
-    let client = &connections.loket;
-    let Some(index) = snapshot.state.employments.iter().position(|employment| employment.id.as_str() == employment_id)
-    else {
-        return Err("the employment is gone".to_string());
-    };
-    let employment = &mut snapshot.state.employments[index];
-    if config.salary {
-        let wages = client.wages(employment_id).await.map_err(|error| error.to_string())?;
-        employment.wages = loket::convert::wages_to_domain(wages, &mut snapshot.wages)?;
-    }
-    if config.recurring {
-        let records = client.benefits_and_deductions(employment_id).await.map_err(|error| error.to_string())?;
-        employment.benefits_and_deductions = loket::convert::benefits_to_domain(records, &mut snapshot.benefits)?;
-    }
-    if config.one_time {
-        let records = client.payroll_period_data(employment_id).await.map_err(|error| error.to_string())?;
-        employment.period_data = loket::convert::period_data_list_to_domain(&records)?;
-    }
-    Ok(())
 }
 
 /// Applies one employment's writes; re-plans after an unknown outcome (at most three times).
@@ -240,6 +280,8 @@ async fn apply_employment(
     mut writes: Vec<Write>,
     observer: Arc<dyn Observer>,
 ) -> (usize, Option<Issue>) {
+    // The re-reads need the employment's records, not the window (every period-data record is read).
+    let scope = read_scope(&config, run_date);
     let mut sent = 0;
     let mut replans = 0;
     // Each unknown outcome may re-plan once; a bound keeps a misbehaving Loket from looping forever.
@@ -265,8 +307,7 @@ async fn apply_employment(
                     let employment_id = write.employment_id;
                     if error.is_unknown_outcome() && replans < max_replans {
                         replans += 1;
-                        if let Err(reason) = reread(&connections, &mut snapshot, employment_id.as_str(), &config).await
-                        {
+                        if let Err(reason) = snapshot.reread(&connections.loket, employment_id.as_str(), &scope).await {
                             return (
                                 sent,
                                 Some(write_failed(write, &format!("{error}; re-reading it failed too: {reason}"))),
@@ -285,7 +326,7 @@ async fn apply_employment(
     }
     // Read back what was written: the plan for this employment must now be empty.
     let employment_id = first.employment_id;
-    if let Err(reason) = reread(&connections, &mut snapshot, employment_id.as_str(), &config).await {
+    if let Err(reason) = snapshot.reread(&connections.loket, employment_id.as_str(), &scope).await {
         return (sent, Some(unconfirmed(&first, &format!("reading it back failed: {reason}"))));
     }
     let check = engine::plan(&personio, &snapshot.state, &config, run_date, true);
@@ -329,40 +370,6 @@ fn write_failed(write: &Write, reason: &str) -> Issue {
     }
 }
 
-/// The part of a snapshot one employment's writes need: its records (and their wire forms, for PUTs), the
-/// calendar and the catalogue. Each worker gets its own, so memory stays linear in the company.
-fn snapshot_of(snapshot: &LoketSnapshot, employment_id: &engine::EmploymentId) -> LoketSnapshot {
-    let employments: Vec<engine::state::Employment> =
-        snapshot.state.employments.iter().filter(|employment| employment.id == *employment_id).cloned().collect();
-    let wage_ids: std::collections::HashSet<&str> =
-        employments.iter().flat_map(|employment| employment.wages.iter().map(|wage| wage.id.0.as_str())).collect();
-    let benefit_ids: std::collections::HashSet<&str> = employments
-        .iter()
-        .flat_map(|employment| employment.benefits_and_deductions.iter().map(|record| record.id.0.as_str()))
-        .collect();
-    LoketSnapshot {
-        wages: snapshot
-            .wages
-            .iter()
-            .filter(|(id, _)| wage_ids.contains(id.as_str()))
-            .map(|(id, wage)| (id.clone(), wage.clone()))
-            .collect(),
-        benefits: snapshot
-            .benefits
-            .iter()
-            .filter(|(id, _)| benefit_ids.contains(id.as_str()))
-            .map(|(id, record)| (id.clone(), record.clone()))
-            .collect(),
-        state: LoketState {
-            calendar: snapshot.state.calendar.clone(),
-            components: snapshot.state.components.clone(),
-            employments,
-            failed_reads: Vec::new(),
-        },
-        requests: Default::default(),
-    }
-}
-
 /// Applies a plan: employments in parallel, each in the plan's order.
 pub async fn apply(
     connections: &Connections,
@@ -376,7 +383,7 @@ pub async fn apply(
     for employment in planned.plan.employments.iter().filter(|employment| !employment.writes.is_empty()) {
         tasks.spawn(apply_employment(
             connections.clone(),
-            snapshot_of(&planned.loket, &employment.employment_id),
+            planned.loket.of_employment(&employment.employment_id),
             Arc::clone(&personio),
             config.clone(),
             run_date,

@@ -10,7 +10,10 @@ use emulator::{LoketEmulator, PersonioEmulator, Running};
 use scenario::{Outcome, Scenario};
 use serde_json::{Value, json};
 
-use crate::runner::{self, Connections, Quiet};
+use anyhow::Context as _;
+
+use crate::connections::{self, ConnectError, Endpoints};
+use crate::runner::{self, Connections, PlanError, Quiet};
 
 /// Both emulators of one file, running, with connections to them.
 pub struct Local {
@@ -26,16 +29,18 @@ pub async fn start_local(
     personio: scenario::PersonioSection,
     loket: scenario::LoketSection,
     latency: Option<Duration>,
-) -> Result<Local, String> {
-    let loket_emulator = LoketEmulator::new(loket).map_err(|error| error.to_string())?;
-    let personio_emulator = PersonioEmulator::new(personio)?;
+) -> anyhow::Result<Local> {
+    let loket_emulator = LoketEmulator::new(loket).context("the Loket section cannot be served")?;
+    let personio_emulator =
+        PersonioEmulator::new(personio).map_err(anyhow::Error::msg).context("the Personio section cannot be served")?;
     if let Some(latency) = latency {
         let faults = emulator::Faults { latency_ms: latency.as_millis() as u64, ..Default::default() };
-        loket_emulator.set_faults(faults.clone())?;
-        personio_emulator.set_faults(faults)?;
+        loket_emulator.set_faults(faults.clone()).map_err(anyhow::Error::msg)?;
+        personio_emulator.set_faults(faults).map_err(anyhow::Error::msg)?;
     }
-    let loket_running = emulator::start(loket_emulator.router()).await.map_err(|error| error.to_string())?;
-    let personio_running = emulator::start(personio_emulator.router()).await.map_err(|error| error.to_string())?;
+    let loket_running = emulator::start(loket_emulator.router()).await.context("the local Loket cannot listen")?;
+    let personio_running =
+        emulator::start(personio_emulator.router()).await.context("the local Personio cannot listen")?;
     let connections = connect_local(&loket_emulator, &loket_running.url(), &personio_running.url(), 8)?;
     Ok(Local { loket: loket_emulator, personio: personio_emulator, loket_running, personio_running, connections })
 }
@@ -46,32 +51,28 @@ pub fn connect_local(
     loket_url: &str,
     personio_url: &str,
     concurrency: usize,
-) -> Result<Connections, String> {
+) -> Result<Connections, ConnectError> {
     let tokens = loket.issue_tokens();
     let store = Arc::new(loket::MemoryTokenStore::new(Some(loket::Tokens {
         access_token: tokens.access_token.into(),
         refresh_token: tokens.refresh_token.unwrap_or_default().into(),
         expires_at: loket::auth::now_seconds() + tokens.expires_in,
     })));
-    let mut loket_settings = loket::LoketSettings::new(
-        format!("{loket_url}/v2").parse().map_err(|error| format!("{error}"))?,
-        format!("{loket_url}/oauth").parse().map_err(|error| format!("{error}"))?,
-        emulator::loket::DEMO_CLIENT_ID,
-        emulator::loket::DEMO_CLIENT_SECRET.to_string().into(),
-    );
-    loket_settings.concurrency = concurrency;
-    loket_settings.backoff_base = Duration::from_millis(50);
-    let loket_client = loket::LoketClient::new(loket_settings, store).map_err(|error| error.to_string())?;
-    let mut personio_settings = personio::PersonioSettings::new(
-        personio_url.parse().map_err(|error| format!("{error}"))?,
-        emulator::personio::DEMO_CLIENT_ID,
-        emulator::personio::DEMO_CLIENT_SECRET.to_string().into(),
-    );
-    personio_settings.concurrency = concurrency;
-    let personio_client = personio::PersonioClient::new(personio_settings).map_err(|error| error.to_string())?;
-    Ok(Connections {
-        personio: Arc::new(personio_client),
-        loket: Arc::new(loket_client),
+    connections::connect(Endpoints {
+        personio_url: connections::parse_url(personio_url)?,
+        personio_client_id: emulator::personio::DEMO_CLIENT_ID.to_string(),
+        personio_secret: emulator::personio::DEMO_CLIENT_SECRET.to_string().into(),
+        personio_app_id: None,
+        personio_concurrency: concurrency,
+        loket_url: connections::parse_url(&format!("{loket_url}/v2"))?,
+        loket_oauth_url: connections::parse_url(&format!("{loket_url}/oauth"))?,
+        loket_client_id: emulator::loket::DEMO_CLIENT_ID.to_string(),
+        loket_secret: emulator::loket::DEMO_CLIENT_SECRET.to_string().into(),
+        loket_requests_per_second: None,
+        loket_concurrency: concurrency,
+        loket_redirect_uri: None,
+        loket_backoff: Some(Duration::from_millis(50)),
+        token_store: store,
         employer_id: loket.employer_id(),
         administration_id: loket.administration_id(),
     })
@@ -104,7 +105,7 @@ impl FileResult {
 }
 
 /// Runs one sync against the local emulators; returns the writes the emulator received and the issues.
-async fn one_sync(local: &Local, scenario: &Scenario) -> Result<(usize, Vec<engine::Issue>), Vec<engine::ConfigError>> {
+async fn one_sync(local: &Local, scenario: &Scenario) -> Result<(usize, Vec<engine::Issue>), PlanError> {
     let config = scenario.engine_config();
     let before = local.loket.writes();
     let planned = runner::plan(&local.connections, &config, scenario.today, false).await?;
@@ -114,22 +115,22 @@ async fn one_sync(local: &Local, scenario: &Scenario) -> Result<(usize, Vec<engi
     Ok((local.loket.writes() - before, issues))
 }
 
-pub async fn run_file(path: &Path) -> Result<FileResult, String> {
-    let scenario = Scenario::load(path).map_err(|error| error.to_string())?;
+pub async fn run_file(path: &Path) -> anyhow::Result<FileResult> {
+    let scenario = Scenario::load(path)?;
     let local = start_local(scenario.personio.clone(), scenario.loket.clone(), None).await?;
     let mut outcome = Outcome::default();
     let mut runs = Vec::new();
     match one_sync(&local, &scenario).await {
-        Err(errors) => {
+        Err(PlanError::Config(errors)) => {
             outcome.config_errors = errors.into_iter().map(|error| (error.field, error.message)).collect();
         }
+        Err(error) => return Err(error.into()),
         Ok((writes, issues)) => {
             outcome.first_run_writes = writes;
             outcome.first_run_issues = issues.clone();
             runs.push((writes, issues));
-            let (writes, issues) = one_sync(&local, &scenario)
-                .await
-                .map_err(|errors| format!("the second run refused the configuration: {errors:?}"))?;
+            let (writes, issues) =
+                one_sync(&local, &scenario).await.context("the second run refused the configuration")?;
             outcome.second_run_writes = writes;
             runs.push((writes, issues));
         }
@@ -139,10 +140,10 @@ pub async fn run_file(path: &Path) -> Result<FileResult, String> {
     loket::client::install_crypto_provider();
     let section: scenario::LoketSection = reqwest::get(&state_url)
         .await
-        .map_err(|error| format!("{state_url}: {error}"))?
+        .with_context(|| format!("cannot read {state_url}"))?
         .json()
         .await
-        .map_err(|error| format!("{state_url}: {error}"))?;
+        .with_context(|| format!("cannot read {state_url}"))?;
     outcome.loket = section.employments;
     let failures = scenario::check(&scenario, &outcome);
     Ok(FileResult { scenario, outcome, runs, failures })

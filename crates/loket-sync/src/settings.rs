@@ -102,46 +102,45 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// The line of `key` inside the `index`-th occurrence of the section header (1-based; the header's line
-    /// when the key is not written out, 1 for top-level keys).
+    /// The line of `key` in the `occurrence`-th table of the section (`[[mappings]]` has one per mapping),
+    /// from the TOML parser's spans; the table's first line when the key is not written out, 1 for a section
+    /// that is not there.
     fn line_of(&self, section: Option<(&str, usize)>, key: Option<&str>) -> usize {
-        let lines: Vec<&str> = self.text.lines().collect();
-        let mut start = 0;
-        let mut end = lines.len();
-        if let Some((name, occurrence)) = section {
-            let headers: Vec<usize> = lines
+        use toml::de::{DeTable, DeValue};
+        let Ok(document) = DeTable::parse(self.text) else { return 1 };
+        let line = |offset: usize| {
+            self.text.as_bytes()[..offset.min(self.text.len())].iter().filter(|byte| **byte == b'\n').count() + 1
+        };
+        let find = |table: &DeTable<'_>, name: &str| -> Option<(usize, usize)> {
+            table
                 .iter()
-                .enumerate()
-                .filter(|(_, line)| {
-                    let line = line.trim();
-                    line == format!("[{name}]") || line == format!("[[{name}]]")
-                })
-                .map(|(index, _)| index)
-                .collect();
-            match headers.get(occurrence) {
-                Some(header) => {
-                    start = *header;
-                    end = lines
-                        .iter()
-                        .enumerate()
-                        .skip(header + 1)
-                        .find(|(_, line)| line.trim_start().starts_with('['))
-                        .map_or(lines.len(), |(index, _)| index);
-                }
-                None => return 1,
+                .find(|(candidate, _)| candidate.get_ref().as_ref() == name)
+                .map(|(key, value)| (key.span().start, value.span().start))
+        };
+        let root = document.get_ref();
+        let (table, start) = match section {
+            None => (root, 0),
+            Some((name, occurrence)) => {
+                let Some((_, value)) = root.iter().find(|(candidate, _)| candidate.get_ref().as_ref() == name) else {
+                    return 1;
+                };
+                let found = match value.get_ref() {
+                    DeValue::Table(table) if occurrence == 0 => Some((table, value.span().start)),
+                    DeValue::Array(items) => items.get(occurrence).and_then(|item| match item.get_ref() {
+                        DeValue::Table(table) => Some((table, item.span().start)),
+                        _ => None,
+                    }),
+                    _ => None,
+                };
+                let Some(found) = found else { return 1 };
+                found
             }
+        };
+        match key.and_then(|key| find(table, key)) {
+            Some((key_start, _)) => line(key_start),
+            // Where the table starts: its header.
+            None => line(start),
         }
-        if let Some(key) = key {
-            for (index, line) in lines.iter().enumerate().take(end).skip(start) {
-                let trimmed = line.trim_start();
-                if let Some(rest) = trimmed.strip_prefix(key)
-                    && rest.trim_start().starts_with('=')
-                {
-                    return index + 1;
-                }
-            }
-        }
-        start + 1
     }
 
     fn error(&mut self, section: Option<(&str, usize)>, field: String, key: Option<&str>, message: impl Into<String>) {
@@ -447,11 +446,13 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
         .string(&personio, "client_id", false)
         .or_else(|| {
             env.var(
-                &reader.string(&personio, "client_id_env", false).unwrap_or_else(|| "PERSONIO_CLIENT_ID".to_string()),
+                &reader
+                    .string(&personio, "client_id_env", false)
+                    .unwrap_or_else(|| crate::env::PERSONIO_CLIENT_ID.to_string()),
             )
         })
         .unwrap_or_default();
-    let (personio_secret, personio_source) = reader.secret(&personio, env, "PERSONIO_CLIENT_SECRET", &base);
+    let (personio_secret, personio_source) = reader.secret(&personio, env, crate::env::PERSONIO_CLIENT_SECRET, &base);
     let app_id = reader.string(&personio, "app_id", false).unwrap_or_else(|| "LOKET_SYNC".to_string());
     if !app_id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
         reader.error(
@@ -504,7 +505,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     let employer_id = reader.string(&loket, "employer_id", true).unwrap_or_default();
     let administration_id = reader.string(&loket, "payroll_administration_id", true).unwrap_or_default();
     let loket_client_id = reader.string(&loket, "client_id", true).unwrap_or_default();
-    let (loket_secret, loket_source) = reader.secret(&loket, env, "LOKET_CLIENT_SECRET", &base);
+    let (loket_secret, loket_source) = reader.secret(&loket, env, crate::env::LOKET_CLIENT_SECRET, &base);
     let redirect_port = reader.integer(&loket, "redirect_port", 1024..=65535).unwrap_or(8765) as u16;
     let requests_per_second = reader.integer(&loket, "requests_per_second", 1..=1000).map(|rate| rate as u32);
     let loket_concurrency = reader.integer(&loket, "concurrency", 1..=64).unwrap_or(8) as usize;
@@ -558,7 +559,10 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     reader.check_keys(&state, &["path", "lock_minutes"]);
     let state_path = base.join(reader.string(&state, "path", false).unwrap_or_else(|| "loket-sync.db".to_string()));
     let lock_minutes = reader.integer(&state, "lock_minutes", 1..=24 * 60).unwrap_or(30);
-    let who = env.var("USER").or_else(|| env.var("USERNAME")).unwrap_or_else(|| "unknown user".to_string());
+    let who = env
+        .var(crate::env::USER)
+        .or_else(|| env.var(crate::env::USERNAME))
+        .unwrap_or_else(|| "unknown user".to_string());
 
     // [[mappings]]
     match document.get("mappings") {

@@ -252,6 +252,11 @@ impl SqliteStore {
         {
             return Err(open_error(format!("the directory {} does not exist", directory.display())));
         }
+        // A new database holds payroll data: created owner-only before SQLite opens it, so that its -wal
+        // and -shm files (which SQLite creates with the database's mode) are owner-only too.
+        if !path.exists() {
+            crate::files::write_private(path, b"").map_err(|error| open_error(error.to_string()))?;
+        }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|error| open_error(error.to_string()))?
             .create_if_missing(true)

@@ -257,6 +257,8 @@ impl LoketClient {
             LoketError::Transport { endpoint: endpoint.to_string(), reason: error.to_string(), attempts: 1 }
         })?;
         let status = response.status();
+        tracing::info!(target: "loket", route = "POST /oauth/token", status = status.as_u16(), "Loket token request");
+
         let text = response.text().await.unwrap_or_default();
         if !status.is_success() {
             let reason = serde_json::from_str::<wire::OAuthError>(&text)
@@ -303,6 +305,15 @@ impl LoketClient {
         Ok(())
     }
 
+    /// Whether there are tokens to use (a login happened); reads the token store once.
+    pub async fn is_connected(&self) -> Result<bool, LoketError> {
+        let mut guard = self.tokens.lock().await;
+        if guard.is_none() {
+            *guard = self.store.load()?;
+        }
+        Ok(guard.is_some())
+    }
+
     /// Forces a refresh (for `loket-sync check`, and tests of rotation).
     pub async fn refresh_now(&self) -> Result<(), LoketError> {
         let mut guard = self.tokens.lock().await;
@@ -336,20 +347,7 @@ impl LoketClient {
     // Requests
 
     fn count(&self, method: &Method, path: &str) {
-        // Ids (GUIDs, numbers) are replaced by `{id}` so the counts group by resource.
-        let template: Vec<String> = path
-            .split('/')
-            .map(|part| {
-                if part.len() >= 32 && part.contains('-')
-                    || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-                {
-                    "{id}".to_string()
-                } else {
-                    part.to_string()
-                }
-            })
-            .collect();
-        let key = format!("{method} {}", template.join("/"));
+        let key = format!("{method} {}", route(path));
         *self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(key).or_default() += 1;
     }
 
@@ -412,6 +410,7 @@ impl LoketClient {
                 request = request.json(body);
             }
             self.count(&method, path);
+            let started = std::time::Instant::now();
             let result = request.send().await;
             let retries_left = attempt <= self.settings.max_retries;
             let response = match result {
@@ -419,7 +418,13 @@ impl LoketClient {
                 Err(error) => {
                     // A connection that was never made sent nothing: safe to retry for any method.
                     let nothing_sent = error.is_connect();
+                    tracing::info!(
+                        target: "loket",
+                        %method, route = %route(path), attempt, elapsed_ms = started.elapsed().as_millis() as u64,
+                        reason = %error, "Loket request failed"
+                    );
                     if retries_left && (nothing_sent || safety == Safety::Idempotent) {
+                        tracing::info!(target: "loket", %method, route = %route(path), attempt, "retrying: the connection failed");
                         self.sleeper.sleep(self.backoff(attempt - 1)).await;
                         continue;
                     }
@@ -437,9 +442,18 @@ impl LoketClient {
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
             let text = response.text().await.unwrap_or_default();
+            tracing::info!(
+                target: "loket",
+                %method, route = %route(path), status = status.as_u16(), attempt,
+                elapsed_ms = started.elapsed().as_millis() as u64, "Loket request"
+            );
+            if !status.is_success() && retries_left {
+                tracing::debug!(target: "loket", status = status.as_u16(), "Loket answered an error status");
+            }
             match status {
                 status if status.is_success() => return Ok(text),
                 StatusCode::UNAUTHORIZED if !refreshed => {
+                    tracing::info!(target: "loket", route = %route(path), "retrying: 401, refreshing the access token once");
                     refreshed = true;
                     attempt -= 1;
                     self.refresh_after_401(&token).await?;
@@ -451,6 +465,7 @@ impl LoketClient {
                     if wait > self.settings.max_retry_after {
                         return Err(LoketError::Status { endpoint, status: 429, attempts: attempt });
                     }
+                    tracing::info!(target: "loket", route = %route(path), wait_ms = wait.as_millis() as u64, "retrying: 429, rate limited");
                     self.sleeper.sleep(wait).await;
                     continue;
                 }
@@ -459,6 +474,11 @@ impl LoketClient {
                 {
                     let wait =
                         retry_after.unwrap_or_else(|| self.backoff(attempt - 1)).min(self.settings.max_retry_after);
+                    tracing::info!(
+                        target: "loket",
+                        route = %route(path), status = status.as_u16(), wait_ms = wait.as_millis() as u64,
+                        "retrying: Loket is unavailable"
+                    );
                     self.sleeper.sleep(wait).await;
                     continue;
                 }
@@ -785,6 +805,22 @@ impl LoketClient {
     pub async fn employer(&self, employer_id: &str) -> Result<wire::Employer, LoketError> {
         self.get_one(&format!("/providers/employers/{employer_id}"), wire::VERSION_2018).await
     }
+}
+
+/// A path with its ids (GUIDs, numbers) replaced by `{id}`, so that counts and logs group by resource and
+/// carry no ids.
+fn route(path: &str) -> String {
+    path.split('/')
+        .map(|part| {
+            if part.len() >= 32 && part.contains('-') || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+            {
+                "{id}"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn decode<T: DeserializeOwned>(endpoint: &str, text: &str) -> Result<T, LoketError> {

@@ -9,6 +9,8 @@
 pub mod auth;
 pub mod client;
 pub mod convert;
+pub mod read;
+pub mod send;
 pub use engine::exact;
 pub mod wire;
 

@@ -192,6 +192,7 @@ impl PersonioClient {
             PersonioError::Transport { endpoint: endpoint.to_string(), reason: error.to_string(), attempts: 1 }
         })?;
         let status = response.status();
+        tracing::info!(target: "personio", route = "POST /v2/auth/token", status = status.as_u16(), "Personio token request");
         let text = response.text().await.unwrap_or_default();
         if !status.is_success() {
             return Err(PersonioError::Credentials(detail(&text, status)));
@@ -245,10 +246,11 @@ impl PersonioClient {
             }
             self.count(&format!("GET {what}"));
             let retries_left = attempt <= self.settings.max_retries;
+            let started = Instant::now();
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) if retries_left => {
-                    let _ = error;
+                    tracing::info!(target: "personio", route = %what, attempt, reason = %error, "retrying: the request failed");
                     self.sleeper.sleep(self.backoff(attempt - 1)).await;
                     continue;
                 }
@@ -263,6 +265,14 @@ impl PersonioClient {
             let status = response.status();
             self.pace(response.headers());
             let text = response.text().await.unwrap_or_default();
+            tracing::info!(
+                target: "personio",
+                method = "GET", route = %what, status = status.as_u16(), attempt,
+                elapsed_ms = started.elapsed().as_millis() as u64, "Personio request"
+            );
+            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                tracing::info!(target: "personio", route = %what, status = status.as_u16(), "retrying after a backoff");
+            }
             match status {
                 status if status.is_success() => return Ok(text),
                 StatusCode::TOO_MANY_REQUESTS

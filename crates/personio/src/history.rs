@@ -260,15 +260,33 @@ pub async fn read_state(
     from: Date,
     horizon: Date,
 ) -> (PersonioState, ReadReport) {
+    read_persons(client, read_types(client).await, legal_entity, from, horizon).await
+}
+
+/// The company-wide data: the compensation types. A failed read goes to `failed_reads`, naming it (G5).
+pub async fn read_types(client: &PersonioClient) -> PersonioState {
     let mut state = PersonioState::default();
     match client.compensation_types().await {
         Ok(types) => state.compensation_types = types_to_domain(&types),
-        Err(error) => state.failed_reads.push(format!("compensation types: {error}")),
+        Err(error) => state.failed_reads.push(format!("Personio compensation types: {error}")),
     }
+    state
+}
+
+/// Reads persons, their employments and every month window on top of the company-wide data already read
+/// (`company`: the types, and any failed read).
+pub async fn read_persons(
+    client: &Arc<PersonioClient>,
+    company: PersonioState,
+    legal_entity: &str,
+    from: Date,
+    horizon: Date,
+) -> (PersonioState, ReadReport) {
+    let mut state = company;
     let persons = match client.persons().await {
         Ok(persons) => persons,
         Err(error) => {
-            state.failed_reads.push(format!("persons: {error}"));
+            state.failed_reads.push(format!("Personio persons: {error}"));
             Vec::new()
         }
     };
@@ -285,8 +303,8 @@ pub async fn read_state(
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((month, Ok(window))) => items.push((month, window)),
-            Ok((month, Err(error))) => state.failed_reads.push(format!("compensations of {month}: {error}")),
-            Err(error) => state.failed_reads.push(format!("compensations: {error}")),
+            Ok((month, Err(error))) => state.failed_reads.push(format!("Personio compensations of {month}: {error}")),
+            Err(error) => state.failed_reads.push(format!("Personio compensations: {error}")),
         }
     }
     items.sort_by_key(|(month, _)| *month);

@@ -87,16 +87,8 @@ pub fn plan(
         issues: Vec::new(),
         guard: GuardReport::default(),
     };
-    let valid = match validate(config, &personio.compensation_types, loket, run_date) {
-        Ok(valid) => valid,
-        Err(errors) => {
-            plan.config_errors = errors;
-            return plan;
-        }
-    };
-    plan.issues.extend(valid.warnings.iter().cloned());
-
-    // G5: a failed company-wide read means no deletion can be trusted; the run writes nothing.
+    // G5: a failed company-wide read means no deletion can be trusted; the run writes nothing. It comes
+    // before validation: a mapping is only called wrong after a complete read.
     let failed_reads: Vec<&String> = personio.failed_reads.iter().chain(loket.failed_reads.iter()).collect();
     if !failed_reads.is_empty() {
         let list: Vec<&str> = failed_reads.iter().map(|read| read.as_str()).collect();
@@ -109,6 +101,15 @@ pub fn plan(
         ));
         return plan;
     }
+
+    let valid = match validate(config, &personio.compensation_types, loket, run_date) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            plan.config_errors = errors;
+            return plan;
+        }
+    };
+    plan.issues.extend(valid.warnings.iter().cloned());
 
     let kind = loket.calendar.kind().unwrap_or(CalendarKind::Month);
     let persons = in_scope_persons(personio, config);

@@ -263,3 +263,22 @@ fn g8_r6_end_dates_and_reposted_wages_do_not_count() {
     assert_eq!(plan.guard.destructive_writes, 0);
     assert!(!plan.guard.exceeded);
 }
+
+#[test]
+fn g5_a_failed_company_wide_read_is_never_called_a_configuration_error() {
+    let w = busy_world();
+    let (mut personio, mut loket) = w.states();
+    // The types could not be read, nor one year's catalogue: the mappings name types and components that
+    // look missing, but only because the read is incomplete.
+    personio.compensation_types.clear();
+    personio.failed_reads.push("Personio compensation types: the answer cannot be read".to_string());
+    loket.components.clear();
+    loket.failed_reads.push("Loket payroll components of 2026: Loket answered 500".to_string());
+    let plan = engine::plan(&personio, &loket, &w.scenario.engine_config(), w.scenario.today, false);
+    assert!(plan.config_errors.is_empty(), "{:?}", plan.config_errors);
+    let issue = only_issue(&plan, IssueCode::ReadFailed);
+    assert!(
+        issue.message.contains("Personio compensation types") && issue.message.contains("payroll components of 2026")
+    );
+    assert_eq!(plan.n_writes(), 0);
+}

@@ -1,6 +1,7 @@
 //! The binary end to end (assert_cmd) against the emulators: every scenario file through `scenario run`,
 //! `plan` exit codes, `sync`, `init`, `connect loket`, bad configuration files, and the demo.
 
+mod house;
 mod requests;
 mod safety;
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::{ComponentKey, Money};
-use loket::convert::{ReadScope, read_state};
+use loket::read::{ReadScope, read_state};
 use loket::wire;
 use loket::{LoketError, TokenStore};
 use rust_decimal::Decimal;
@@ -69,7 +69,7 @@ async fn lists_are_read_across_several_pages() {
 async fn wages_are_posted_put_and_deleted() {
     let h = harness().await;
     let employment = h.client.employments(&h.emulator.employer_id()).await.unwrap()[0].id.clone();
-    let mut wage = loket::convert::new_wage(&engine::state::WageValue {
+    let mut wage = loket::send::new_wage(&engine::state::WageValue {
         start: d("2026-04-01"),
         kind: engine::state::WageKind::Periodic,
         amount: Money::exact(dec("3250.50")).unwrap(),
@@ -93,7 +93,7 @@ async fn wages_are_posted_put_and_deleted() {
 async fn broken_business_rules_come_back_as_typed_errors() {
     let h = harness().await;
     let employment = h.client.employments(&h.emulator.employer_id()).await.unwrap()[0].id.clone();
-    let wage = loket::convert::new_wage(&engine::state::WageValue {
+    let wage = loket::send::new_wage(&engine::state::WageValue {
         start: d("2019-06-01"),
         kind: engine::state::WageKind::Periodic,
         amount: Money::exact(dec("3000")).unwrap(),
@@ -150,7 +150,7 @@ async fn patch_upserts_leaves_omitted_components_and_null_deletes() {
         before: None,
         after: after.map(dec),
     };
-    let body = loket::convert::period_data_patch(&key, &[change(4001, None), change(4002, Some("12.5"))]);
+    let body = loket::send::period_data_patch(&key, &[change(4001, None), change(4002, Some("12.5"))]);
     h.client.patch_payroll_period_data(employment.id.as_str(), &body).await.unwrap();
     let records = h.client.payroll_period_data(employment.id.as_str()).await.unwrap();
     let january = records
@@ -170,7 +170,7 @@ async fn patch_upserts_leaves_omitted_components_and_null_deletes() {
         .client
         .patch_payroll_period_data(
             employment.id.as_str(),
-            &loket::convert::period_data_patch(&closed, &[change(4001, Some("1"))]),
+            &loket::send::period_data_patch(&closed, &[change(4001, Some("1"))]),
         )
         .await;
     assert!(matches!(refused, Err(LoketError::BrokenBusinessRule { .. })), "{refused:?}");
@@ -182,12 +182,12 @@ async fn collective_patch_reports_the_items_that_failed() {
     let snapshot =
         read_state(&h.client, &h.emulator.employer_id(), &h.emulator.administration_id(), &full_scope()).await;
     let change = engine::ValueChange { component: ComponentKey(4001), before: None, after: Some(dec("5")) };
-    let mut good = loket::convert::period_data_patch(
+    let mut good = loket::send::period_data_patch(
         &snapshot.state.employments[1].owned_key(engine::PeriodId::new(2026, 3).unwrap()),
         std::slice::from_ref(&change),
     );
     good.employment_id = Some(snapshot.state.employments[1].id.to_string());
-    let mut bad = loket::convert::period_data_patch(
+    let mut bad = loket::send::period_data_patch(
         &snapshot.state.employments[2].owned_key(engine::PeriodId::new(2025, 12).unwrap()),
         &[change],
     );
@@ -281,7 +281,7 @@ async fn a_post_whose_answer_is_lost_is_not_retried() {
     let h = harness().await;
     let employment = h.client.employments(&h.emulator.employer_id()).await.unwrap()[0].id.clone();
     h.emulator.set_faults(emulator::Faults { error_status: 503, fail_first: 1, ..Default::default() }).unwrap();
-    let wage = loket::convert::new_wage(&engine::state::WageValue {
+    let wage = loket::send::new_wage(&engine::state::WageValue {
         start: d("2026-04-01"),
         kind: engine::state::WageKind::Periodic,
         amount: Money::exact(dec("3000")).unwrap(),
@@ -299,7 +299,7 @@ async fn a_write_that_happened_but_lost_its_answer_is_an_unknown_outcome() {
     let h = harness().await;
     let employment = h.client.employments(&h.emulator.employer_id()).await.unwrap()[0].id.clone();
     h.emulator.set_faults(emulator::Faults { fail_after_commit_rate: 1.0, ..Default::default() }).unwrap();
-    let wage = loket::convert::new_wage(&engine::state::WageValue {
+    let wage = loket::send::new_wage(&engine::state::WageValue {
         start: d("2026-04-01"),
         kind: engine::state::WageKind::Periodic,
         amount: Money::exact(dec("3000")).unwrap(),
@@ -366,7 +366,7 @@ async fn an_employment_is_terminated_and_then_refuses_later_writes() {
     };
     h.client.terminate(&employment, &body).await.unwrap();
     assert_eq!(h.client.employment(&employment).await.unwrap().end_date, Some(d("2026-05-31")));
-    let wage = loket::convert::new_wage(&engine::state::WageValue {
+    let wage = loket::send::new_wage(&engine::state::WageValue {
         start: d("2026-07-01"),
         kind: engine::state::WageKind::Periodic,
         amount: Money::exact(dec("3000")).unwrap(),

@@ -33,7 +33,7 @@ async fn every_body_matches_the_openapi_subset() {
     client.employer(&employer_id).await.unwrap();
     client.payroll_period_data(&employment_id).await.unwrap();
     // Writes, and the records they create read back.
-    let wage = loket::convert::new_wage(&engine::state::WageValue {
+    let wage = loket::send::new_wage(&engine::state::WageValue {
         start: d("2026-04-01"),
         kind: engine::state::WageKind::Hourly,
         amount: engine::Money::exact(Decimal::new(2550, 2)).unwrap(),
@@ -69,10 +69,7 @@ async fn every_body_matches_the_openapi_subset() {
     };
     let change =
         engine::ValueChange { component: engine::ComponentKey(4001), before: None, after: Some(Decimal::new(5, 1)) };
-    client
-        .patch_payroll_period_data(&employment_id, &loket::convert::period_data_patch(&key, &[change]))
-        .await
-        .unwrap();
+    client.patch_payroll_period_data(&employment_id, &loket::send::period_data_patch(&key, &[change])).await.unwrap();
     // Collective actions and a termination.
     let collective = [wire::CollectiveBenefit {
         employment_id: employments[1].id.clone(),
@@ -100,7 +97,7 @@ async fn every_body_matches_the_openapi_subset() {
     let _ = client
         .post_wage(
             &employment_id,
-            &loket::convert::new_wage(&engine::state::WageValue {
+            &loket::send::new_wage(&engine::state::WageValue {
                 start: d("2019-01-01"),
                 kind: engine::state::WageKind::Periodic,
                 amount: engine::Money::exact(Decimal::ONE).unwrap(),
@@ -315,7 +312,7 @@ async fn hand_written_fixtures_parse_exactly() {
     let error = client
         .post_wage(
             "x",
-            &loket::convert::new_wage(&engine::state::WageValue {
+            &loket::send::new_wage(&engine::state::WageValue {
                 start: d("2026-01-01"),
                 kind: engine::state::WageKind::Periodic,
                 amount: engine::Money::exact(Decimal::ONE).unwrap(),
@@ -544,11 +541,11 @@ async fn a_put_that_clears_a_pay_scale_sends_apply_pay_grade_false() {
     let error = h.client.put_wage(wages[0].id.as_deref().unwrap(), &careless).await.unwrap_err();
     assert!(error.to_string().contains("applyPayGrade"), "{error}");
     // The client's PUT sends `applyPayGrade: false` and leaves the read-only `isGrossWageFullTime` out.
-    let snapshot = loket::convert::read_state(
+    let snapshot = loket::read::read_state(
         &h.client,
         &h.emulator.employer_id(),
         &h.emulator.administration_id(),
-        &loket::convert::ReadScope {
+        &loket::read::ReadScope {
             wages: true,
             benefits_and_deductions: false,
             period_data_from: None,
@@ -565,7 +562,7 @@ async fn a_put_that_clears_a_pay_scale_sends_apply_pay_grade_false() {
         rule: "S9".into(),
         action: engine::Action::PutWage { id: wage.id.clone(), before: wage, after },
     };
-    loket::convert::send_write(&h.client, &snapshot, &write).await.unwrap();
+    loket::send::send_write(&h.client, &snapshot, &write).await.unwrap();
     let sent = h.exchanges.lock().unwrap().iter().rev().find(|exchange| exchange.method == "PUT").cloned().unwrap();
     let body = sent.request.unwrap();
     assert_eq!(body["applyPayGrade"], json!(false));

@@ -1,0 +1,134 @@
+//! The command line (clap): the verbs, their flags and the global options.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use jiff::civil::Date;
+
+#[derive(Parser)]
+#[command(name = "loket-sync", version, about = "Keeps Loket.nl payroll in line with Personio compensation data")]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "loket-sync.toml")]
+    pub config: PathBuf,
+    /// Output for scripts: JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Run as if today were this date (YYYY-MM-DD); default: today in Europe/Amsterdam.
+    #[arg(long, global = true)]
+    pub today: Option<Date>,
+    /// Log to stderr: -v every HTTP request, retry and phase; -vv more detail. `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write a commented loket-sync.toml to fill in.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+        /// Loket environment: production or acceptance.
+        #[arg(long, default_value = "production")]
+        environment: String,
+    },
+    /// Log in to Loket (authorization code flow) and keep the tokens in a 0600 file beside the configuration.
+    Connect {
+        #[command(subcommand)]
+        service: ConnectService,
+    },
+    /// Check the configuration against both systems; show Personio types and Loket components side by side.
+    Check {
+        /// Check the file only, without contacting Personio or Loket.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Read both systems and show, per employee, every change and every issue. Exit 0 in sync, 1 changes
+    /// pending, 2 errors.
+    Plan {
+        /// Save the plan (with a fingerprint of everything read) as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Export the plan as CSV for the payroll administrator.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Show the plan as the mass-change guard would let it through.
+        #[arg(long)]
+        allow_mass_changes: bool,
+    },
+    /// Plan, confirm, and apply.
+    Sync {
+        /// Apply without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Let a plan through that the mass-change guard refuses (recorded with the run).
+        #[arg(long)]
+        allow_mass_changes: bool,
+        /// Apply a plan saved with `plan --out`, only if neither system changed since.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Test-only crash point: exit after this many writes.
+        #[arg(long, hide = true)]
+        crash_after_writes: Option<usize>,
+        /// Test-only crash point: stop and wait after this many writes (for a kill -9).
+        #[arg(long, hide = true)]
+        pause_after_writes: Option<usize>,
+    },
+    /// List the runs.
+    Runs {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Show a run's issues grouped by code (default: the last run).
+    Issues {
+        #[arg(long)]
+        run: Option<i64>,
+    },
+    /// Show the audit trail: every write's intent and Loket's answer.
+    Log {
+        #[arg(long)]
+        employee: Option<u64>,
+        #[arg(long)]
+        run: Option<i64>,
+    },
+    /// Run the whole product against a local demo company: no account, no credentials.
+    Demo,
+    /// Serve a local Personio and Loket until Ctrl-C.
+    Emulate {
+        /// Seed both from a scenario file's `personio` and `loket` sections (default: the demo company).
+        #[arg(long)]
+        seed: Option<PathBuf>,
+        #[arg(long, default_value_t = 7101)]
+        personio_port: u16,
+        #[arg(long, default_value_t = 7102)]
+        loket_port: u16,
+    },
+    /// Scenario files: run them end to end through the emulators, or in-process.
+    Scenario {
+        #[command(subcommand)]
+        action: ScenarioAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConnectService {
+    /// Log in to Loket.
+    Loket {
+        /// Give up after this many seconds without the redirect.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ScenarioAction {
+    /// Both emulators on loopback ports, two real syncs through the HTTP clients, compared with `expect`.
+    Run { files: Vec<PathBuf> },
+    /// The same in-process, through the engine and its model of Loket (no server).
+    Check { files: Vec<PathBuf> },
+    /// The plan of a file's first sync, in-process.
+    Plan { file: PathBuf },
+}

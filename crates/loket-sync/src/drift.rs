@@ -1,0 +1,25 @@
+//! Drift: writes that overwrite a value someone changed in Loket since loket-sync last wrote it, pointed
+//! out before they are sent (the article warns that manual edits of mapped data are overwritten).
+
+use crate::store::{self, SqliteStore, Store as _};
+
+/// One note per such write.
+pub async fn notes(store: &SqliteStore, plan: &engine::Plan) -> Vec<String> {
+    let Ok(last) = store.last_written().await else { return Vec::new() };
+    let mut notes = Vec::new();
+    for write in plan.writes() {
+        let key = store::record_key(write);
+        let (before, _) = store::values(write);
+        if let (Some((written, at)), Some(before)) = (last.get(&key), before)
+            && *written != before
+            && !written.is_empty()
+        {
+            notes.push(format!(
+                "employee {}: {} — changed in Loket since the last sync (loket-sync wrote {written} at {at}; Loket now has {before}); the sync overwrites it",
+                write.employee_number,
+                write.describe()
+            ));
+        }
+    }
+    notes
+}
