@@ -339,35 +339,34 @@ async fn apply_employment(
     }
 }
 
+/// An issue of one employee's writes (the runner knows the employee number; `apply` adds the person).
+fn write_issue(issue: Issue, write: &Write) -> Issue {
+    Issue { employee_number: Some(write.employee_number), ..issue }
+}
+
 fn unconfirmed(write: &Write, reason: &str) -> Issue {
-    Issue {
-        code: IssueCode::WriteUnconfirmed,
-        severity: engine::Severity::Warning,
-        person: None,
-        employee_number: Some(write.employee_number),
-        period: None,
-        date_range: None,
-        component: None,
-        message: format!(
-            "Loket accepted the changes for this employee, but reading them back does not confirm them ({reason}). The next sync tries again; check the employee in Loket if this repeats."
+    write_issue(
+        Issue::warning(
+            IssueCode::WriteUnconfirmed,
+            format!(
+                "Loket accepted the changes for this employee, but reading them back does not confirm them ({reason}). The next sync tries again; check the employee in Loket if this repeats."
+            ),
         ),
-    }
+        write,
+    )
 }
 
 fn write_failed(write: &Write, reason: &str) -> Issue {
-    Issue {
-        code: IssueCode::WriteFailed,
-        severity: engine::Severity::Error,
-        person: None,
-        employee_number: Some(write.employee_number),
-        period: None,
-        date_range: None,
-        component: None,
-        message: format!(
-            "Loket did not accept \"{}\": {reason}. The rest of this employee's changes were not made in this run; fix the cause in Loket or Personio and sync again.",
-            write.describe()
+    write_issue(
+        Issue::error(
+            IssueCode::WriteFailed,
+            format!(
+                "Loket did not accept \"{}\": {reason}. The rest of this employee's changes were not made in this run; fix the cause in Loket or Personio and sync again.",
+                write.describe()
+            ),
         ),
-    }
+        write,
+    )
 }
 
 /// Applies a plan: employments in parallel, each in the plan's order.

@@ -411,25 +411,22 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                Ok(RunRow {
-                    id: row.try_get("id")?,
-                    command: row.try_get("command")?,
-                    started_at: row.try_get("started_at")?,
-                    finished_at: row.try_get("finished_at")?,
-                    who: row.try_get("who")?,
-                    run_date: row.try_get("run_date")?,
-                    outcome: row.try_get("outcome")?,
-                    writes_planned: row.try_get("writes_planned")?,
-                    writes_sent: row.try_get("writes_sent")?,
-                    errors: row.try_get("errors")?,
-                    warnings: row.try_get("warnings")?,
-                    allow_mass_changes: row.try_get("allow_mass_changes")?,
-                })
+        convert_rows(&rows, |row| {
+            Ok(RunRow {
+                id: row.try_get("id")?,
+                command: row.try_get("command")?,
+                started_at: row.try_get("started_at")?,
+                finished_at: row.try_get("finished_at")?,
+                who: row.try_get("who")?,
+                run_date: row.try_get("run_date")?,
+                outcome: row.try_get("outcome")?,
+                writes_planned: row.try_get("writes_planned")?,
+                writes_sent: row.try_get("writes_sent")?,
+                errors: row.try_get("errors")?,
+                warnings: row.try_get("warnings")?,
+                allow_mass_changes: row.try_get("allow_mass_changes")?,
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?)
+        })
     }
 
     async fn issues(&self, run_id: Option<i64>) -> Result<Vec<IssueRow>, StoreError> {
@@ -441,20 +438,17 @@ impl Store for SqliteStore {
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                Ok(IssueRow {
-                    run_id: row.try_get("run_id")?,
-                    code: row.try_get("code")?,
-                    severity: row.try_get("severity")?,
-                    person: row.try_get("person")?,
-                    employee_number: row.try_get("employee_number")?,
-                    period: row.try_get("period")?,
-                    message: row.try_get("message")?,
-                })
+        convert_rows(&rows, |row| {
+            Ok(IssueRow {
+                run_id: row.try_get("run_id")?,
+                code: row.try_get("code")?,
+                severity: row.try_get("severity")?,
+                person: row.try_get("person")?,
+                employee_number: row.try_get("employee_number")?,
+                period: row.try_get("period")?,
+                message: row.try_get("message")?,
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?)
+        })
     }
 
     async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError> {
@@ -467,23 +461,20 @@ impl Store for SqliteStore {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                Ok(JournalRow {
-                    id: row.try_get("id")?,
-                    run_id: row.try_get("run_id")?,
-                    at: row.try_get("at")?,
-                    phase: row.try_get("phase")?,
-                    employee_number: row.try_get("employee_number")?,
-                    rule: row.try_get("rule")?,
-                    description: row.try_get("description")?,
-                    before_value: row.try_get("before_value")?,
-                    after_value: row.try_get("after_value")?,
-                    outcome: row.try_get("outcome")?,
-                })
+        convert_rows(&rows, |row| {
+            Ok(JournalRow {
+                id: row.try_get("id")?,
+                run_id: row.try_get("run_id")?,
+                at: row.try_get("at")?,
+                phase: row.try_get("phase")?,
+                employee_number: row.try_get("employee_number")?,
+                rule: row.try_get("rule")?,
+                description: row.try_get("description")?,
+                before_value: row.try_get("before_value")?,
+                after_value: row.try_get("after_value")?,
+                outcome: row.try_get("outcome")?,
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?)
+        })
     }
 
     async fn last_written(&self) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
@@ -550,4 +541,12 @@ impl Store for SqliteStore {
             .await?;
         Ok(())
     }
+}
+
+/// Every row in domain form; a row that cannot be read (a hand-edited column) fails them all, naming it.
+fn convert_rows<T>(
+    rows: &[sqlx::sqlite::SqliteRow],
+    convert: impl Fn(&sqlx::sqlite::SqliteRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    Ok(rows.iter().map(convert).collect::<Result<Vec<_>, sqlx::Error>>()?)
 }
