@@ -67,16 +67,68 @@ impl Config {
     }
 }
 
-/// One configuration error, naming the field to fix.
+/// The configuration field an error is about, typed, so that the binary finds it in the file without
+/// parsing a name back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigField {
+    LegalEntity,
+    CompensationStartDate,
+    HorizonMonths,
+    MaxDeleteFraction,
+    MaxWageDecreaseFraction,
+    /// A key of the `index`-th mapping (`personio_type`, `benefit_component`, `deduction_component`).
+    Mapping {
+        index: usize,
+        key: String,
+    },
+}
+
+impl ConfigField {
+    /// The configuration section the field is in: `personio`, `sync`, `guard` or `mappings`, and which
+    /// occurrence of it (mappings are a list).
+    pub fn section(&self) -> (&'static str, usize) {
+        match self {
+            ConfigField::LegalEntity => ("personio", 0),
+            ConfigField::CompensationStartDate | ConfigField::HorizonMonths => ("sync", 0),
+            ConfigField::MaxDeleteFraction | ConfigField::MaxWageDecreaseFraction => ("guard", 0),
+            ConfigField::Mapping { index, .. } => ("mappings", *index),
+        }
+    }
+
+    /// The key inside its section.
+    pub fn key(&self) -> &str {
+        match self {
+            ConfigField::LegalEntity => "legal_entity",
+            ConfigField::CompensationStartDate => "compensation_start_date",
+            ConfigField::HorizonMonths => "horizon_months",
+            ConfigField::MaxDeleteFraction => "max_delete_fraction",
+            ConfigField::MaxWageDecreaseFraction => "max_wage_decrease_fraction",
+            ConfigField::Mapping { key, .. } => key,
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigField::Mapping { index, key } => write!(f, "mappings[{index}].{key}"),
+            other => f.write_str(other.key()),
+        }
+    }
+}
+
+/// One configuration error, naming the field to fix (`field` is `location` as text).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigError {
     pub field: String,
+    pub location: ConfigField,
     pub message: String,
 }
 
 impl ConfigError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
-        ConfigError { field: field.into(), message: message.into() }
+    fn new(location: ConfigField, message: impl Into<String>) -> ConfigError {
+        ConfigError { field: location.to_string(), location, message: message.into() }
     }
 }
 
@@ -163,17 +215,17 @@ pub fn validate(
     let csd = config.compensation_start_date;
 
     if config.legal_entity.trim().is_empty() {
-        errors.push(ConfigError::new("legal_entity", "Name the Personio legal entity to sync (its id)."));
+        errors.push(ConfigError::new(ConfigField::LegalEntity, "Name the Personio legal entity to sync (its id)."));
     }
     if config.horizon_months > MAX_HORIZON_MONTHS {
         errors.push(ConfigError::new(
-            "horizon_months",
+            ConfigField::HorizonMonths,
             format!("{} months is too far ahead; use at most {MAX_HORIZON_MONTHS}.", config.horizon_months),
         ));
     }
     for (field, value) in [
-        ("max_delete_fraction", config.max_delete_fraction),
-        ("max_wage_decrease_fraction", config.max_wage_decrease_fraction),
+        (ConfigField::MaxDeleteFraction, config.max_delete_fraction),
+        (ConfigField::MaxWageDecreaseFraction, config.max_wage_decrease_fraction),
     ] {
         if value < Decimal::ZERO || value > Decimal::ONE {
             errors.push(ConfigError::new(
@@ -187,7 +239,7 @@ pub fn validate(
     match loket.calendar.containing(csd) {
         Some(period) if period.start == csd => {}
         Some(period) => errors.push(ConfigError::new(
-            "compensation_start_date",
+            ConfigField::CompensationStartDate,
             format!(
                 "{} is not the first day of a Loket payroll period: it falls in period {}, which starts on {}. Use {} (or the start of a later period).",
                 format_date(csd),
@@ -197,11 +249,11 @@ pub fn validate(
             ),
         )),
         None if loket.calendar.years().contains(&(csd.year())) => errors.push(ConfigError::new(
-            "compensation_start_date",
+            ConfigField::CompensationStartDate,
             format!("{} lies in no Loket payroll period; use the first day of a period.", format_date(csd)),
         )),
         None => errors.push(ConfigError::new(
-            "compensation_start_date",
+            ConfigField::CompensationStartDate,
             format!(
                 "Loket has no payroll periods in {} for this payroll administration; choose a start date in a year that has periods.",
                 csd.year()
@@ -218,7 +270,7 @@ pub fn validate(
     let mut seen_types: BTreeMap<String, usize> = BTreeMap::new();
     let mut component_kinds: BTreeMap<ComponentKey, (MappingKind, usize)> = BTreeMap::new();
     for (index, mapping) in config.mappings.iter().enumerate() {
-        let field = |name: &str| format!("mappings[{index}].{name}");
+        let field = |name: &str| ConfigField::Mapping { index, key: name.to_string() };
         if mapping.benefit_component.is_none() && mapping.deduction_component.is_none() {
             errors.push(ConfigError::new(
                 field("benefit_component"),

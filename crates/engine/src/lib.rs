@@ -19,7 +19,7 @@ pub mod state;
 pub mod types;
 
 pub use calendar::{Calendar, CalendarKind, Period};
-pub use config::{Config, ConfigError, Mapping, ValidConfig, validate};
+pub use config::{Config, ConfigError, ConfigField, Mapping, ValidConfig, validate};
 pub use issue::{Issue, IssueCode, Severity};
 pub use model::{Rejection, apply};
 pub use plan::{Action, EmploymentPlan, GuardReport, Plan, ValueChange, Withheld, Write};

@@ -3,7 +3,6 @@
 //!
 //! A bad file gets every error at once, each naming the file, the line and the field.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use engine::{ComponentKey, Config, Mapping};
@@ -359,38 +358,18 @@ pub fn locate(path: &Path, text: &str, errors: &[engine::ConfigError]) -> Vec<Fi
     errors
         .iter()
         .map(|error| {
-            let (section, key) = field_location(&error.field);
+            let location = &error.location;
+            let (section, occurrence) = location.section();
             FieldError {
                 file: path.to_path_buf(),
-                line: reader.line_of(section, key.as_deref()),
-                field: field_name(&error.field),
+                line: reader.line_of(Some((section, occurrence)), Some(location.key())),
+                // Mappings are named by their index; other fields by their section.
+                field: match location {
+                    engine::ConfigField::Mapping { .. } => location.to_string(),
+                    _ => format!("{section}.{location}"),
+                },
                 message: error.message.clone(),
             }
         })
         .collect()
-}
-
-fn field_location(field: &str) -> (Option<(&'static str, usize)>, Option<String>) {
-    if let Some(rest) = field.strip_prefix("mappings[")
-        && let Some((index, key)) = rest.split_once("].")
-    {
-        return (Some(("mappings", index.parse().unwrap_or(0))), Some(key.to_string()));
-    }
-    let sections: BTreeMap<&str, &'static str> = [
-        ("compensation_start_date", "sync"),
-        ("horizon_months", "sync"),
-        ("legal_entity", "personio"),
-        ("max_delete_fraction", "guard"),
-        ("max_wage_decrease_fraction", "guard"),
-    ]
-    .into_iter()
-    .collect();
-    (sections.get(field).map(|section| (*section, 0)), Some(field.to_string()))
-}
-
-fn field_name(field: &str) -> String {
-    match field_location(field) {
-        (Some((section, _)), _) if section != "mappings" => format!("{section}.{field}"),
-        _ => field.to_string(),
-    }
 }
