@@ -2,9 +2,7 @@
 //! request and no secret; the login redirect is refused when its `state` does not match; payroll data on
 //! disk is owner-only; progress bars stay off when the output is not a terminal.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::Stdio;
 
 use crate::*;
 
@@ -104,24 +102,8 @@ fn a_verbose_sync_logs_every_request_and_no_secret() {
 #[test]
 fn connect_refuses_a_redirect_with_the_wrong_state() {
     let site = site("01-monthly-salary-first-sync.json", "connect-state", false);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
-        .arg("--config")
-        .arg(&site.config)
-        .args(["connect", "loket", "--timeout", "60"])
-        .env("PERSONIO_CLIENT_SECRET", "demo-secret")
-        .env("LOKET_CLIENT_SECRET", "demo-secret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url: url::Url = lines
-        .by_ref()
-        .map(|line| line.unwrap())
-        .find(|line| line.starts_with("http"))
-        .expect("the authorize URL")
-        .parse()
-        .unwrap();
+    let (child, url) = start_connect(&site);
+    let url: url::Url = url.parse().unwrap();
     let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     let state = &query["state"];
     assert_eq!(state.len(), 32, "128 bits as hex: {state}");

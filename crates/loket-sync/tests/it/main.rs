@@ -180,6 +180,24 @@ income_number_attribute = "{income_number_attribute}"
     }
 }
 
+/// `connect loket` in the background, and the authorize URL it printed.
+fn start_connect(site: &Site) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
+        .arg("--config")
+        .arg(&site.config)
+        .args(["connect", "loket", "--timeout", "60"])
+        .env("PERSONIO_CLIENT_SECRET", "demo-secret")
+        .env("LOKET_CLIENT_SECRET", "demo-secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url =
+        lines.by_ref().map(|line| line.unwrap()).find(|line| line.starts_with("http")).expect("the authorize URL");
+    (child, url)
+}
+
 fn run_in(site: &Site, args: &[&str]) -> Command {
     let mut command = binary();
     command
@@ -329,19 +347,7 @@ fn init_writes_a_file_that_parses_and_refuses_to_overwrite() {
 #[test]
 fn connect_loket_takes_the_redirect_and_stores_private_tokens() {
     let site = site("01-monthly-salary-first-sync.json", "connect", false);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
-        .arg("--config")
-        .arg(&site.config)
-        .args(["connect", "loket", "--timeout", "60"])
-        .env("PERSONIO_CLIENT_SECRET", "demo-secret")
-        .env("LOKET_CLIENT_SECRET", "demo-secret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url =
-        lines.by_ref().map(|line| line.unwrap()).find(|line| line.starts_with("http")).expect("the authorize URL");
+    let (mut child, url) = start_connect(&site);
     // The "browser": the local Loket approves at once and redirects to the loopback listener.
     site._runtime.block_on(async {
         loket::client::install_crypto_provider();

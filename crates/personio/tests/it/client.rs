@@ -112,19 +112,7 @@ async fn a_revoked_token_is_replaced_once() {
     let h = harness(scenario.personio.clone()).await;
     h.client.legal_entities().await.unwrap();
     let http = reqwest::Client::new();
-    let token: personio::wire::TokenResponse = http
-        .post(format!("{}/v2/auth/token", h.url()))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "loket-sync-demo"),
-            ("client_secret", "demo-secret"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token: personio::wire::TokenResponse = demo_token(&http, &h.url()).await;
     assert!(token.access_token.starts_with("papi-"));
     http.post(format!("{}/v2/auth/revoke", h.url()))
         .form(&[("token", token.access_token.as_str())])
@@ -270,12 +258,7 @@ async fn personios_own_persons_example_and_a_cursor_only_next_link() {
     let queries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = std::sync::Arc::clone(&queries);
     let router = axum::Router::new()
-        .route(
-            "/v2/auth/token",
-            axum::routing::post(|| async {
-                axum::Json(json!({"access_token": "papi-fixture", "token_type": "Bearer", "expires_in": 86400}))
-            }),
-        )
+        .route("/v2/auth/token", fixture_token())
         .route(
             "/v2/persons",
             get(move |axum::extract::RawQuery(query): axum::extract::RawQuery, headers: axum::http::HeaderMap| {
@@ -332,19 +315,7 @@ async fn the_local_personio_gives_absolute_cursor_only_next_links() {
     let scenario = scenario_file("19-people-who-cannot-be-matched.json");
     let h = harness(scenario.personio.clone()).await;
     let http = reqwest::Client::new();
-    let token: personio::wire::TokenResponse = http
-        .post(format!("{}/v2/auth/token", h.url()))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "loket-sync-demo"),
-            ("client_secret", "demo-secret"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token: personio::wire::TokenResponse = demo_token(&http, &h.url()).await;
     let page: serde_json::Value = http
         .get(format!("{}/v2/persons?limit=1&status=ACTIVE", h.url()))
         .bearer_auth(&token.access_token)
@@ -369,23 +340,16 @@ async fn the_local_personio_gives_absolute_cursor_only_next_links() {
 
 #[tokio::test]
 async fn a_401_with_a_fresh_token_names_a_missing_scope_or_right() {
-    let router = axum::Router::new()
-        .route(
-            "/v2/auth/token",
-            axum::routing::post(|| async {
-                axum::Json(json!({"access_token": "papi-fixture", "token_type": "Bearer", "expires_in": 86400}))
-            }),
-        )
-        .route(
-            "/v2/persons",
-            get(|| async {
-                (
-                    axum::http::StatusCode::UNAUTHORIZED,
-                    axum::Json(json!({"personio_trace_id": "t", "timestamp": "2026-01-01T00:00:00Z",
+    let router = axum::Router::new().route("/v2/auth/token", fixture_token()).route(
+        "/v2/persons",
+        get(|| async {
+            (
+                axum::http::StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"personio_trace_id": "t", "timestamp": "2026-01-01T00:00:00Z",
                         "errors": [{"title": "Unauthorized Request", "detail": "Unauthorized Request"}]})),
-                )
-            }),
-        );
+            )
+        }),
+    );
     let running = emulator::start(router).await.unwrap();
     let client = personio::PersonioClient::new(settings(&running.url())).unwrap();
     let error = client.persons().await.unwrap_err();
@@ -414,12 +378,7 @@ async fn a_wrong_secret_is_a_credentials_error_that_says_what_to_check() {
 #[tokio::test]
 async fn an_employment_without_a_legal_entity_is_out_of_scope_not_a_failed_read() {
     let router = axum::Router::new()
-        .route(
-            "/v2/auth/token",
-            axum::routing::post(|| async {
-                axum::Json(json!({"access_token": "papi-fixture", "token_type": "Bearer", "expires_in": 86400}))
-            }),
-        )
+        .route("/v2/auth/token", fixture_token())
         .route("/v2/compensations/types", get(|| async { axum::Json(json!({"_data": [], "_meta": {"links": {}}})) }))
         .route("/v2/compensations", get(|| async { axum::Json(json!({"_data": [], "_meta": {"links": {}}})) }))
         .route(

@@ -62,3 +62,26 @@ pub async fn harness_with(section: PersonioSection, configure: impl FnOnce(&mut 
 pub async fn harness(section: PersonioSection) -> Harness {
     harness_with(section, |_| {}).await
 }
+
+/// A token of the demo credential, asked for by hand (as a person with curl would).
+pub async fn demo_token(http: &reqwest::Client, url: &str) -> personio::wire::TokenResponse {
+    http.post(format!("{url}/v2/auth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "loket-sync-demo"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The token endpoint of a hand-written fixture server.
+pub fn fixture_token() -> axum::routing::MethodRouter {
+    axum::routing::post(|| async {
+        axum::Json(serde_json::json!({"access_token": "papi-fixture", "token_type": "Bearer", "expires_in": 86400}))
+    })
+}
