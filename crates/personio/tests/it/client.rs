@@ -56,19 +56,7 @@ async fn the_rate_limit_headers_pace_the_requests() {
     h.emulator.set_faults(emulator::Faults { rate_limit_per_second: Some(1000), ..Default::default() }).unwrap();
     h.client.legal_entities().await.unwrap();
     assert!(h.client.pause().is_none(), "tokens left: no pause");
-    let token: personio::wire::TokenResponse = reqwest::Client::new()
-        .post(format!("{}/v2/auth/token", h.url()))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "loket-sync-demo"),
-            ("client_secret", "demo-secret"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = demo_token(&reqwest::Client::new(), &h.url()).await;
     h.emulator.set_faults(emulator::Faults { rate_limit_per_second: Some(1000), ..Default::default() }).unwrap();
     let answer = reqwest::Client::new()
         .get(format!("{}/v2/legal-entities", h.url()))
