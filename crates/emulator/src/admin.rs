@@ -30,7 +30,7 @@ pub(crate) struct Instruments {
 
 impl Instruments {
     /// Sets the fault knobs when every one is in range; the counts stay.
-    pub(crate) fn set_faults(&self, faults: Faults) -> Result<(), String> {
+    pub(crate) fn set_faults(&self, faults: Faults) -> Result<(), crate::faults::FaultsError> {
         faults.check()?;
         lock(&self.faults).set(faults);
         Ok(())
@@ -113,7 +113,7 @@ async fn put_faults<S: AdministeredState>(State(state): State<Arc<S>>, body: Byt
     };
     match state.instruments().set_faults(faults) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(reason) => admin_error(reason),
+        Err(error) => admin_error(error.to_string()),
     }
 }
 
@@ -138,7 +138,7 @@ macro_rules! administered_emulator_methods {
         }
 
         /// Sets the fault knobs, or says which one is out of range.
-        pub fn set_faults(&self, faults: $crate::Faults) -> Result<(), String> {
+        pub fn set_faults(&self, faults: $crate::Faults) -> Result<(), $crate::FaultsError> {
             self.shared.instruments.set_faults(faults)
         }
 

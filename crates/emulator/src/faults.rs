@@ -53,19 +53,30 @@ impl Default for Faults {
     }
 }
 
+/// A fault knob out of range.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum FaultsError {
+    #[error("{name} must be between 0 and 1, not {rate}")]
+    Rate { name: &'static str, rate: f64 },
+    #[error("error_status must be a 4xx or 5xx status, not {0}")]
+    Status(u16),
+    #[error("latency_ms must be at most 60000")]
+    Latency,
+}
+
 impl Faults {
     /// Every field in range, or what is wrong.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FaultsError> {
         for (name, rate) in [("error_rate", self.error_rate), ("fail_after_commit_rate", self.fail_after_commit_rate)] {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1, not {rate}"));
+                return Err(FaultsError::Rate { name, rate });
             }
         }
         if !(400..=599).contains(&self.error_status) {
-            return Err(format!("error_status must be a 4xx or 5xx status, not {}", self.error_status));
+            return Err(FaultsError::Status(self.error_status));
         }
         if self.latency_ms > 60_000 {
-            return Err("latency_ms must be at most 60000".to_string());
+            return Err(FaultsError::Latency);
         }
         Ok(())
     }

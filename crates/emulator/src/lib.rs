@@ -23,7 +23,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use faults::Faults;
+pub use faults::{Faults, FaultsError};
 pub use log::{LoggedRequest, RequestLog};
 pub use loket::LoketEmulator;
 pub use personio::PersonioEmulator;

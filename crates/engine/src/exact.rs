@@ -8,16 +8,30 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+/// A JSON value that is not an exact amount.
+#[derive(Debug, thiserror::Error)]
+pub enum NumberError {
+    #[error("expected a number, got {0}")]
+    NotANumber(String),
+    #[error("{text} is not an exact amount")]
+    Inexact {
+        text: String,
+        #[source]
+        source: rust_decimal::Error,
+    },
+}
+
 /// Parses the text of a JSON number exactly: `1234.5`, `-0.10`, `1e3`, `2.5E-1`.
-pub fn parse_number(text: &str) -> Result<Decimal, String> {
+pub fn parse_number(text: &str) -> Result<Decimal, NumberError> {
     let text = text.trim();
     if text.is_empty() || text.starts_with('"') {
-        return Err(format!("expected a number, got {text}"));
+        return Err(NumberError::NotANumber(text.to_string()));
     }
+    let inexact = |source| NumberError::Inexact { text: text.to_string(), source };
     if text.contains(['e', 'E']) {
-        return Decimal::from_scientific(text).map_err(|error| format!("{text} is not an exact amount: {error}"));
+        return Decimal::from_scientific(text).map_err(inexact);
     }
-    Decimal::from_str_exact(text).map_err(|error| format!("{text} is not an exact amount: {error}"))
+    Decimal::from_str_exact(text).map_err(inexact)
 }
 
 fn to_raw(value: &Decimal) -> Result<Box<RawValue>, serde_json::Error> {
@@ -30,7 +44,7 @@ pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok,
 
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
     let raw = Box::<RawValue>::deserialize(deserializer)?;
-    parse_number(raw.get()).map_err(D::Error::custom)
+    parse_number(raw.get()).map_err(|error| D::Error::custom(crate::errors::chain(&error)))
 }
 
 /// The same for amounts that may be `null`.
@@ -49,7 +63,9 @@ pub mod option {
         match raw {
             None => Ok(None),
             Some(raw) if raw.get().trim() == "null" => Ok(None),
-            Some(raw) => parse_number(raw.get()).map(Some).map_err(D::Error::custom),
+            Some(raw) => {
+                parse_number(raw.get()).map(Some).map_err(|error| D::Error::custom(crate::errors::chain(&error)))
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod calendar;
 pub mod config;
+pub mod errors;
 pub mod exact;
 pub mod issue;
 pub mod model;

@@ -285,10 +285,15 @@ impl fmt::Display for PeriodId {
     }
 }
 
+/// Text that is not a payroll period (`YYYY-PP`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a period: write it as YYYY-PP, for example 2026-02")]
+pub struct PeriodIdError(pub String);
+
 impl std::str::FromStr for PeriodId {
-    type Err = String;
-    fn from_str(text: &str) -> Result<PeriodId, String> {
-        let bad = || format!("`{text}` is not a period: write it as YYYY-PP, for example 2026-02");
+    type Err = PeriodIdError;
+    fn from_str(text: &str) -> Result<PeriodId, PeriodIdError> {
+        let bad = || PeriodIdError(text.to_string());
         let (year, number) = text.split_once('-').ok_or_else(bad)?;
         if year.len() != 4 || number.len() != 2 {
             return Err(bad());

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use engine::errors::{Cause, chain};
 use engine::plan::Write;
+use loket::LoketError;
 
 use indicatif::ProgressBar;
 
@@ -46,14 +48,18 @@ impl Journal {
 }
 
 impl Observer for Journal {
-    fn before<'a>(&'a self, write: &'a Write) -> Hook<'a, Result<(), String>> {
-        Box::pin(async move { self.store.journal_intent(self.run_id, write).await.map_err(|error| error.to_string()) })
+    fn before<'a>(&'a self, write: &'a Write) -> Hook<'a, Result<(), Cause>> {
+        Box::pin(async move { self.store.journal_intent(self.run_id, write).await.map_err(Cause::from) })
     }
 
-    fn after<'a>(&'a self, write: &'a Write, outcome: &'a Result<(), String>) -> Hook<'a, ()> {
+    fn after<'a>(&'a self, write: &'a Write, outcome: Result<(), &'a LoketError>) -> Hook<'a, ()> {
         Box::pin(async move {
             if let Err(error) = self.store.journal_result(self.run_id, write, outcome).await {
-                self.printer.warn(format!("the answer to \"{}\" could not be journaled: {error}", write.describe()));
+                self.printer.warn(format!(
+                    "the answer to \"{}\" could not be journaled: {}",
+                    write.describe(),
+                    chain(&error)
+                ));
             }
             let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
             self.progress.inc(1);

@@ -9,8 +9,8 @@ use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedirectError {
-    #[error("the operating system's random number generator failed: {0}")]
-    Random(String),
+    #[error("the operating system's random number generator failed")]
+    Random(#[source] getrandom::Error),
     #[error("no approval arrived within {0} s; run `loket-sync connect loket` again")]
     Timeout(u64),
     #[error(
@@ -25,7 +25,7 @@ pub enum RedirectError {
 /// redirect that does not carry it back is refused, so a forged redirect cannot plant someone else's code.
 pub fn new_state() -> Result<String, RedirectError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|error| RedirectError::Random(error.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(RedirectError::Random)?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 

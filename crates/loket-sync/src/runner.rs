@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
+use engine::errors::{Cause, chain};
 use engine::plan::Write;
 use engine::state::{LoketState, PersonioState};
 use engine::{Config, ConfigError, Issue, IssueCode, Plan};
 use jiff::civil::Date;
-use loket::LoketClient;
 use loket::read::{LoketSnapshot, ReadScope};
 use loket::send::send_write;
+use loket::{LoketClient, LoketError};
 use personio::PersonioClient;
 
 /// Both connections of one configuration.
@@ -29,18 +30,18 @@ pub type Hook<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + S
 /// Called before and after every write (the audit journal plugs in here). When `before` fails, the write
 /// is not sent: nothing reaches Loket without its intent on record.
 pub trait Observer: Send + Sync {
-    fn before<'a>(&'a self, write: &'a Write) -> Hook<'a, Result<(), String>>;
-    fn after<'a>(&'a self, write: &'a Write, outcome: &'a Result<(), String>) -> Hook<'a, ()>;
+    fn before<'a>(&'a self, write: &'a Write) -> Hook<'a, Result<(), Cause>>;
+    fn after<'a>(&'a self, write: &'a Write, outcome: Result<(), &'a LoketError>) -> Hook<'a, ()>;
 }
 
 /// Observes nothing.
 pub struct Quiet;
 
 impl Observer for Quiet {
-    fn before<'a>(&'a self, _: &'a Write) -> Hook<'a, Result<(), String>> {
+    fn before<'a>(&'a self, _: &'a Write) -> Hook<'a, Result<(), Cause>> {
         Box::pin(async { Ok(()) })
     }
-    fn after<'a>(&'a self, _: &'a Write, _: &'a Result<(), String>) -> Hook<'a, ()> {
+    fn after<'a>(&'a self, _: &'a Write, _: Result<(), &'a LoketError>) -> Hook<'a, ()> {
         Box::pin(async {})
     }
 }
@@ -144,18 +145,31 @@ pub struct CatalogueRow {
     pub recurring_mapping_accepts: bool,
 }
 
+/// A read of the survey that failed: `check` shows the rest without it.
+#[derive(Debug, thiserror::Error)]
+pub enum SurveyError {
+    #[error("cannot read the Personio persons")]
+    Persons(#[source] personio::PersonioError),
+    #[error("cannot read the Loket employments")]
+    Employments(#[source] LoketError),
+    #[error("Loket sent an employment loket-sync cannot read")]
+    Employment(#[from] loket::convert::RecordError),
+    #[error("cannot read the Loket payroll components of {year}")]
+    Components {
+        year: i16,
+        #[source]
+        source: LoketError,
+    },
+}
+
 /// Reads what `check` surveys: persons and their employments from Personio (no compensations), the
 /// employments and one year's catalogue from Loket.
-pub async fn survey(connections: &Connections, config: &Config) -> Result<Survey, String> {
-    let persons =
-        connections.personio.persons().await.map_err(|error| format!("cannot read the Personio persons: {error}"))?;
+pub async fn survey(connections: &Connections, config: &Config) -> Result<Survey, SurveyError> {
+    let persons = connections.personio.persons().await.map_err(SurveyError::Persons)?;
     let people = personio::history::read_people(&connections.personio, &persons).await;
     let personio = PersonioState { persons: people.persons, ..PersonioState::default() };
-    let employments = connections
-        .loket
-        .employments(&connections.employer_id)
-        .await
-        .map_err(|error| format!("cannot read the Loket employments: {error}"))?;
+    let employments =
+        connections.loket.employments(&connections.employer_id).await.map_err(SurveyError::Employments)?;
     let mut loket = LoketState::default();
     for employment in &employments {
         loket.employments.push(loket::convert::employment_to_domain(employment)?);
@@ -165,7 +179,7 @@ pub async fn survey(connections: &Connections, config: &Config) -> Result<Survey
         .loket
         .payroll_components(&connections.administration_id, year)
         .await
-        .map_err(|error| format!("cannot read the Loket payroll components of {year}: {error}"))?;
+        .map_err(|source| SurveyError::Components { year, source })?;
     let components = loket::convert::catalogue_to_domain(&catalogue)
         .into_values()
         .map(|component| CatalogueRow {
@@ -289,28 +303,34 @@ async fn apply_employment(
     let Some(first) = writes.first().cloned() else { return (0, None) };
     'outer: loop {
         for write in &writes {
-            if let Err(reason) = observer.before(write).await {
+            if let Err(cause) = observer.before(write).await {
                 return (
                     sent,
                     Some(write_failed(
                         write,
-                        &format!("the audit journal cannot be written ({reason}), so the write was not sent"),
+                        &format!(
+                            "the audit journal cannot be written, so the write was not sent: {}",
+                            chain(cause.as_ref())
+                        ),
                     )),
                 );
             }
             let result = send_write(&connections.loket, &snapshot, write).await;
             sent += 1;
             match result {
-                Ok(_) => observer.after(write, &Ok(())).await,
+                Ok(_) => observer.after(write, Ok(())).await,
                 Err(error) => {
-                    observer.after(write, &Err(error.to_string())).await;
+                    observer.after(write, Err(&error)).await;
                     let employment_id = write.employment_id;
                     if error.is_unknown_outcome() && replans < max_replans {
                         replans += 1;
-                        if let Err(reason) = snapshot.reread(&connections.loket, employment_id.as_str(), &scope).await {
+                        if let Err(reread) = snapshot.reread(&connections.loket, employment_id.as_str(), &scope).await {
                             return (
                                 sent,
-                                Some(write_failed(write, &format!("{error}; re-reading it failed too: {reason}"))),
+                                Some(write_failed(
+                                    write,
+                                    &format!("{}; re-reading it failed too: {}", chain(&error), chain(&reread)),
+                                )),
                             );
                         }
                         let plan = engine::plan(&personio, &snapshot.state, &config, run_date, true);
@@ -318,7 +338,7 @@ async fn apply_employment(
                             plan.writes().filter(|next| next.employment_id == write.employment_id).cloned().collect();
                         continue 'outer;
                     }
-                    return (sent, Some(write_failed(write, &error.to_string())));
+                    return (sent, Some(write_failed(write, &chain(&error))));
                 }
             }
         }
@@ -326,8 +346,8 @@ async fn apply_employment(
     }
     // Read back what was written: the plan for this employment must now be empty.
     let employment_id = first.employment_id;
-    if let Err(reason) = snapshot.reread(&connections.loket, employment_id.as_str(), &scope).await {
-        return (sent, Some(unconfirmed(&first, &format!("reading it back failed: {reason}"))));
+    if let Err(error) = snapshot.reread(&connections.loket, employment_id.as_str(), &scope).await {
+        return (sent, Some(unconfirmed(&first, &format!("reading it back failed: {}", chain(&error)))));
     }
     let check = engine::plan(&personio, &snapshot.state, &config, run_date, true);
     let left: Vec<String> =

@@ -31,12 +31,11 @@ pub async fn start_local(
     latency: Option<Duration>,
 ) -> anyhow::Result<Local> {
     let loket_emulator = LoketEmulator::new(loket).context("the Loket section cannot be served")?;
-    let personio_emulator =
-        PersonioEmulator::new(personio).map_err(anyhow::Error::msg).context("the Personio section cannot be served")?;
+    let personio_emulator = PersonioEmulator::new(personio).context("the Personio section cannot be served")?;
     if let Some(latency) = latency {
         let faults = emulator::Faults { latency_ms: latency.as_millis() as u64, ..Default::default() };
-        loket_emulator.set_faults(faults.clone()).map_err(anyhow::Error::msg)?;
-        personio_emulator.set_faults(faults).map_err(anyhow::Error::msg)?;
+        loket_emulator.set_faults(faults.clone())?;
+        personio_emulator.set_faults(faults)?;
     }
     let loket_running = emulator::start(loket_emulator.router()).await.context("the local Loket cannot listen")?;
     let personio_running =

@@ -9,8 +9,10 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use engine::errors::{Cause, chain};
 use engine::plan::Write;
 use engine::{Issue, Plan};
+use loket::LoketError;
 use sqlx::Row;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -18,13 +20,21 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "the state file {path} cannot be opened: {reason}. Check that its directory exists and is writable; nothing was written to Loket"
+        "the state file {path} cannot be opened; check that its directory exists and is writable (nothing was written to Loket)"
     )]
-    Open { path: PathBuf, reason: String },
+    Open {
+        path: PathBuf,
+        #[source]
+        source: Cause,
+    },
     #[error(
-        "the state file {path} is not a loket-sync database ({reason}); move it away or point [state] path elsewhere; nothing was written to Loket"
+        "the state file {path} is not a loket-sync database; move it away or point [state] path elsewhere (nothing was written to Loket)"
     )]
-    Foreign { path: PathBuf, reason: String },
+    Foreign {
+        path: PathBuf,
+        #[source]
+        source: Cause,
+    },
     #[error(
         "the state file {path} was written by a newer loket-sync (schema {found}, this one knows {known}); use the newer version; nothing was written to Loket"
     )]
@@ -33,14 +43,10 @@ pub enum StoreError {
         "another run for legal entity {key} holds the lock since {since} ({holder}); wait for it to finish, or for the lock to expire at {expires}"
     )]
     Locked { key: String, holder: String, since: String, expires: String },
-    #[error("the state database failed: {0}")]
-    Database(String),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(error: sqlx::Error) -> StoreError {
-        StoreError::Database(error.to_string())
-    }
+    #[error("the state database failed")]
+    Database(#[from] sqlx::Error),
+    #[error("the state database could not be brought up to date")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -175,7 +181,12 @@ pub trait Store: Send + Sync {
         extra_issues: &[Issue],
     ) -> Result<(), StoreError>;
     async fn journal_intent(&self, run_id: i64, write: &Write) -> Result<(), StoreError>;
-    async fn journal_result(&self, run_id: i64, write: &Write, outcome: &Result<(), String>) -> Result<(), StoreError>;
+    async fn journal_result(
+        &self,
+        run_id: i64,
+        write: &Write,
+        outcome: Result<(), &LoketError>,
+    ) -> Result<(), StoreError>;
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError>;
     async fn issues(&self, run_id: Option<i64>) -> Result<Vec<IssueRow>, StoreError>;
     async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError>;
@@ -246,28 +257,27 @@ impl SqliteStore {
     /// Opens (creating if needed) the state file and brings its schema up to date. A foreign or corrupt
     /// file, or one from a newer version, is refused with a clear error and left as it is.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let open_error = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
+        let open_error = |source: Cause| StoreError::Open { path: path.to_path_buf(), source };
         if let Some(directory) = path.parent().filter(|directory| !directory.as_os_str().is_empty())
             && !directory.exists()
         {
-            return Err(open_error(format!("the directory {} does not exist", directory.display())));
+            return Err(open_error(format!("the directory {} does not exist", directory.display()).into()));
         }
         // A new database holds payroll data: created owner-only before SQLite opens it, so that its -wal
         // and -shm files (which SQLite creates with the database's mode) are owner-only too.
         if !path.exists() {
-            crate::files::write_private(path, b"").map_err(|error| open_error(error.to_string()))?;
+            crate::files::write_private(path, b"").map_err(|error| open_error(error.into()))?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|error| open_error(error.to_string()))?
+            .map_err(|error| open_error(error.into()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|error| {
-            let text = error.to_string();
-            if text.contains("not a database") || text.contains("file is not a database") {
-                StoreError::Foreign { path: path.to_path_buf(), reason: text }
+            if error.to_string().contains("not a database") {
+                StoreError::Foreign { path: path.to_path_buf(), source: error.into() }
             } else {
-                open_error(text)
+                open_error(error.into())
             }
         })?;
         let store = SqliteStore { pool, path: path.to_path_buf() };
@@ -281,7 +291,7 @@ impl SqliteStore {
         let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
             .fetch_all(&self.pool)
             .await
-            .map_err(|error| StoreError::Foreign { path: self.path.clone(), reason: error.to_string() })?
+            .map_err(|error| StoreError::Foreign { path: self.path.clone(), source: error.into() })?
             .iter()
             .map(|row| row.get::<String, _>(0))
             .collect();
@@ -289,7 +299,10 @@ impl SqliteStore {
         if let Some(foreign) =
             tables.iter().find(|table| !ours.contains(&table.as_str()) && !table.starts_with("sqlite_"))
         {
-            return Err(StoreError::Foreign { path: self.path.clone(), reason: format!("it has a table `{foreign}`") });
+            return Err(StoreError::Foreign {
+                path: self.path.clone(),
+                source: format!("it has a table `{foreign}`").into(),
+            });
         }
         if tables.iter().any(|table| table == "_sqlx_migrations") {
             let found: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
@@ -300,7 +313,7 @@ impl SqliteStore {
                 return Err(StoreError::Newer { path: self.path.clone(), found, known });
             }
         }
-        migrator().run(&self.pool).await.map_err(|error| StoreError::Database(error.to_string()))
+        Ok(migrator().run(&self.pool).await?)
     }
 
     pub async fn close(self) {
@@ -396,10 +409,15 @@ impl Store for SqliteStore {
         self.journal(run_id, write, "intent", None).await
     }
 
-    async fn journal_result(&self, run_id: i64, write: &Write, outcome: &Result<(), String>) -> Result<(), StoreError> {
+    async fn journal_result(
+        &self,
+        run_id: i64,
+        write: &Write,
+        outcome: Result<(), &LoketError>,
+    ) -> Result<(), StoreError> {
         let outcome = match outcome {
             Ok(()) => "ok".to_string(),
-            Err(reason) => format!("failed: {reason}"),
+            Err(error) => format!("failed: {}", chain(error)),
         };
         self.journal(run_id, write, "result", Some(outcome)).await
     }

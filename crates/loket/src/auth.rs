@@ -20,10 +20,24 @@ pub struct Tokens {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenStoreError {
-    #[error("cannot read the Loket token file {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
-    #[error("cannot write the Loket token file {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
+    #[error("cannot read the Loket token file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the Loket token file {path} is not a loket-sync token file; run `loket-sync connect loket` again")]
+    NotATokenFile {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot write the Loket token file {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: engine::errors::Cause,
+    },
 }
 
 /// Where the tokens live between runs. The binary keeps them in a 0600 file beside its configuration.
@@ -83,12 +97,10 @@ impl TokenStore for FileTokenStore {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(TokenStoreError::Read { path: self.path.clone(), reason: error.to_string() }),
+            Err(source) => return Err(TokenStoreError::Read { path: self.path.clone(), source }),
         };
-        let file: TokenFile = serde_json::from_str(&text).map_err(|error| TokenStoreError::Read {
-            path: self.path.clone(),
-            reason: format!("it is not a loket-sync token file ({error}); run `loket-sync connect loket` again"),
-        })?;
+        let file: TokenFile = serde_json::from_str(&text)
+            .map_err(|source| TokenStoreError::NotATokenFile { path: self.path.clone(), source })?;
         Ok(Some(Tokens {
             access_token: file.access_token.into(),
             refresh_token: file.refresh_token.into(),
@@ -97,13 +109,13 @@ impl TokenStore for FileTokenStore {
     }
 
     fn save(&self, tokens: &Tokens) -> Result<(), TokenStoreError> {
-        let write_error = |reason: String| TokenStoreError::Write { path: self.path.clone(), reason };
+        let write_error = |source: engine::errors::Cause| TokenStoreError::Write { path: self.path.clone(), source };
         let file = TokenFile {
             access_token: tokens.access_token.expose_secret().to_string(),
             refresh_token: tokens.refresh_token.expose_secret().to_string(),
             expires_at: tokens.expires_at,
         };
-        let text = serde_json::to_string(&file).map_err(|error| write_error(error.to_string()))?;
+        let text = serde_json::to_string(&file).map_err(|error| write_error(error.into()))?;
         let temporary = self.path.with_extension("tmp");
         {
             use std::io::Write as _;
@@ -114,11 +126,11 @@ impl TokenStore for FileTokenStore {
                 use std::os::unix::fs::OpenOptionsExt as _;
                 options.mode(0o600);
             }
-            let mut handle = options.open(&temporary).map_err(|error| write_error(error.to_string()))?;
-            handle.write_all(text.as_bytes()).map_err(|error| write_error(error.to_string()))?;
-            handle.sync_all().map_err(|error| write_error(error.to_string()))?;
+            let mut handle = options.open(&temporary).map_err(|error| write_error(error.into()))?;
+            handle.write_all(text.as_bytes()).map_err(|error| write_error(error.into()))?;
+            handle.sync_all().map_err(|error| write_error(error.into()))?;
         }
-        std::fs::rename(&temporary, &self.path).map_err(|error| write_error(error.to_string()))?;
+        std::fs::rename(&temporary, &self.path).map_err(|error| write_error(error.into()))?;
         Ok(())
     }
 }

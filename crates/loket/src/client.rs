@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use url::Url;
 
+use engine::errors::Cause;
+
 use crate::auth::{TokenStore, TokenStoreError, Tokens, now_seconds};
 use crate::wire::{self, Envelope, ListEnvelope, Message};
 
@@ -88,14 +90,25 @@ pub enum LoketError {
     Conflict { endpoint: String },
     #[error("{endpoint}: Loket answered {status} after {attempts} attempt(s)")]
     Status { endpoint: String, status: u16, attempts: u32 },
-    #[error(
-        "{endpoint}: the answer was lost ({reason}); the write may or may not have happened, so it is re-read, not resent"
-    )]
-    UnknownOutcome { endpoint: String, reason: String },
-    #[error("{endpoint}: cannot reach Loket after {attempts} attempt(s): {reason}")]
-    Transport { endpoint: String, reason: String, attempts: u32 },
-    #[error("{endpoint}: Loket's answer cannot be read: {reason}")]
-    Decode { endpoint: String, reason: String },
+    #[error("{endpoint}: the answer was lost, so the write may or may not have happened; it is re-read, not resent")]
+    UnknownOutcome {
+        endpoint: String,
+        #[source]
+        source: Cause,
+    },
+    #[error("{endpoint}: cannot reach Loket after {attempts} attempt(s)")]
+    Transport {
+        endpoint: String,
+        #[source]
+        source: Cause,
+        attempts: u32,
+    },
+    #[error("{endpoint}: Loket's answer cannot be read")]
+    Decode {
+        endpoint: String,
+        #[source]
+        source: Cause,
+    },
     #[error("Loket's login server refused: {0}")]
     OAuth(String),
     #[error("not connected to Loket: run `loket-sync connect loket` first")]
@@ -179,7 +192,7 @@ impl LoketClient {
             .build()
             .map_err(|error| LoketError::Transport {
                 endpoint: "client".to_string(),
-                reason: error.to_string(),
+                source: error.into(),
                 attempts: 0,
             })?;
         let interval = settings
@@ -254,7 +267,7 @@ impl LoketClient {
     ) -> Result<(SecretString, Option<SecretString>, i64), LoketError> {
         let endpoint = self.oauth_endpoint("token");
         let response = self.http.post(endpoint.clone()).form(form).send().await.map_err(|error| {
-            LoketError::Transport { endpoint: endpoint.to_string(), reason: error.to_string(), attempts: 1 }
+            LoketError::Transport { endpoint: endpoint.to_string(), source: error.into(), attempts: 1 }
         })?;
         let status = response.status();
         tracing::info!(target: "loket", route = "POST /oauth/token", status = status.as_u16(), "Loket token request");
@@ -272,7 +285,7 @@ impl LoketClient {
             )));
         }
         let answer: wire::TokenResponse = serde_json::from_str(&text)
-            .map_err(|error| LoketError::Decode { endpoint: endpoint.to_string(), reason: error.to_string() })?;
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.to_string(), source: error.into() })?;
         Ok((
             answer.access_token.into(),
             answer.refresh_token.filter(|token| !token.is_empty()).map(SecretString::from),
@@ -387,7 +400,7 @@ impl LoketClient {
     ) -> Result<String, LoketError> {
         let _permit = self.permits.acquire().await.map_err(|_| LoketError::Transport {
             endpoint: path.to_string(),
-            reason: "the client is shutting down".to_string(),
+            source: "the client is shutting down".into(),
             attempts: 0,
         })?;
         let endpoint = format!("{method} {path}");
@@ -429,9 +442,9 @@ impl LoketClient {
                         continue;
                     }
                     if safety == Safety::NotIdempotent && !nothing_sent {
-                        return Err(LoketError::UnknownOutcome { endpoint, reason: error.to_string() });
+                        return Err(LoketError::UnknownOutcome { endpoint, source: error.into() });
                     }
-                    return Err(LoketError::Transport { endpoint, reason: error.to_string(), attempts: attempt });
+                    return Err(LoketError::Transport { endpoint, source: error.into(), attempts: attempt });
                 }
             };
             let status = response.status();
@@ -499,7 +512,10 @@ impl LoketClient {
                 }
                 StatusCode::CONFLICT => return Err(LoketError::Conflict { endpoint }),
                 status if status.is_server_error() && method != Method::GET => {
-                    return Err(LoketError::UnknownOutcome { endpoint, reason: format!("Loket answered {status}") });
+                    return Err(LoketError::UnknownOutcome {
+                        endpoint,
+                        source: format!("Loket answered {status}").into(),
+                    });
                 }
                 status => return Err(LoketError::Status { endpoint, status: status.as_u16(), attempts: attempt }),
             }
@@ -517,7 +533,7 @@ impl LoketClient {
             }
             other => other,
         };
-        serde_json::from_value(inner).map_err(|error| LoketError::Decode { endpoint, reason: error.to_string() })
+        serde_json::from_value(inner).map_err(|error| LoketError::Decode { endpoint, source: error.into() })
     }
 
     async fn get_one<T: DeserializeOwned>(&self, path: &str, version: &str) -> Result<T, LoketError> {
@@ -540,10 +556,11 @@ impl LoketClient {
         if envelope.total_pages > 1 {
             return Err(LoketError::Decode {
                 endpoint,
-                reason: format!(
+                source: format!(
                     "the answer has {} pages, but this list takes no page parameters; only the first was sent",
                     envelope.total_pages
-                ),
+                )
+                .into(),
             });
         }
         Ok(envelope.embedded)
@@ -582,7 +599,7 @@ impl LoketClient {
     ) -> Result<T, LoketError> {
         let endpoint = format!("{method} {path}");
         let value = serde_json::to_value(body)
-            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), reason: error.to_string() })?;
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), source: error.into() })?;
         let text = self.send(method, path, &[], wire::VERSION_2018, Some(&value), safety).await?;
         decode::<Envelope<T>>(&endpoint, &text).map(|envelope| envelope.content)
     }
@@ -704,7 +721,7 @@ impl LoketClient {
         let path = format!("/providers/employers/{employer_id}/employees/employments/benefitsanddeductions");
         let endpoint = format!("{method} {path}");
         let value = serde_json::to_value(items)
-            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), reason: error.to_string() })?;
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), source: error.into() })?;
         let text = self.send(method, &path, &[], wire::VERSION_2018, Some(&value), safety).await?;
         let envelope: Envelope<wire::CollectiveResult> = decode(&endpoint, &text)?;
         Ok((envelope.content, envelope.messages))
@@ -716,7 +733,7 @@ impl LoketClient {
         let path = format!("/providers/employers/employees/employments/{employment_id}/terminate");
         let endpoint = format!("PATCH {path}");
         let value = serde_json::to_value(body)
-            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), reason: error.to_string() })?;
+            .map_err(|error| LoketError::Decode { endpoint: endpoint.clone(), source: error.into() })?;
         self.send(Method::PATCH, &path, &[], wire::VERSION_EMPLOYMENTS, Some(&value), Safety::Idempotent)
             .await
             .map(|_| ())
@@ -747,7 +764,7 @@ impl LoketClient {
     ) -> Result<(), LoketError> {
         let path = format!("/providers/employers/employees/employments/{employment_id}/payrollperioddata");
         let value = serde_json::to_value(record)
-            .map_err(|error| LoketError::Decode { endpoint: path.clone(), reason: error.to_string() })?;
+            .map_err(|error| LoketError::Decode { endpoint: path.clone(), source: error.into() })?;
         self.send(Method::PATCH, &path, &[], wire::VERSION_2018, Some(&value), Safety::Idempotent).await.map(|_| ())
     }
 
@@ -760,7 +777,7 @@ impl LoketClient {
     ) -> Result<Vec<Message>, LoketError> {
         let path = format!("/providers/employers/{employer_id}/payrollperioddata");
         let value = serde_json::to_value(records)
-            .map_err(|error| LoketError::Decode { endpoint: path.clone(), reason: error.to_string() })?;
+            .map_err(|error| LoketError::Decode { endpoint: path.clone(), source: error.into() })?;
         let text = self.send(Method::PATCH, &path, &[], wire::VERSION_2018, Some(&value), Safety::Idempotent).await?;
         Ok(parse_messages(&text))
     }
@@ -825,7 +842,7 @@ fn route(path: &str) -> String {
 
 fn decode<T: DeserializeOwned>(endpoint: &str, text: &str) -> Result<T, LoketError> {
     serde_json::from_str(text)
-        .map_err(|error| LoketError::Decode { endpoint: endpoint.to_string(), reason: error.to_string() })
+        .map_err(|error| LoketError::Decode { endpoint: endpoint.to_string(), source: error.into() })
 }
 
 /// The `messages` of an envelope, whatever else it carries.

@@ -9,12 +9,27 @@ use engine::EmploymentId;
 use engine::state::LoketState;
 use jiff::civil::Date;
 
-use crate::client::LoketClient;
+use engine::errors::chain;
+
+use crate::client::{LoketClient, LoketError};
 use crate::convert::{
-    benefits_to_domain, calendar_to_domain, catalogue_to_domain, defaults_to_domain, employment_to_domain,
+    RecordError, benefits_to_domain, calendar_to_domain, catalogue_to_domain, defaults_to_domain, employment_to_domain,
     period_data_list_to_domain, wages_to_domain,
 };
 use crate::wire;
+
+/// Why one employment's records could not be read: nothing is written for it (G5).
+#[derive(Debug, thiserror::Error)]
+pub enum EmploymentReadError {
+    #[error("Loket did not answer the read")]
+    Request(#[from] LoketError),
+    #[error("Loket sent a record loket-sync cannot read")]
+    Record(#[from] RecordError),
+    #[error("employment {0} is not in the snapshot")]
+    NotInSnapshot(String),
+    #[error("the read was interrupted")]
+    Interrupted,
+}
 
 /// What to read besides the company-wide data: only what the switched-on rules need.
 #[derive(Clone, Debug)]
@@ -44,16 +59,16 @@ pub async fn read_company(client: &LoketClient, administration_id: &str) -> Loke
     match client.payroll_periods(administration_id).await {
         Ok(periods) => match calendar_to_domain(&periods) {
             Ok(calendar) => state.calendar = calendar,
-            Err(error) => state.failed_reads.push(format!("Loket payroll periods: {error}")),
+            Err(error) => state.failed_reads.push(format!("Loket payroll periods: {}", chain(&error))),
         },
-        Err(error) => state.failed_reads.push(format!("Loket payroll periods: {error}")),
+        Err(error) => state.failed_reads.push(format!("Loket payroll periods: {}", chain(&error))),
     }
     for year in state.calendar.years() {
         match client.payroll_components(administration_id, year).await {
             Ok(components) => {
                 state.components.insert(year, catalogue_to_domain(&components));
             }
-            Err(error) => state.failed_reads.push(format!("Loket payroll components of {year}: {error}")),
+            Err(error) => state.failed_reads.push(format!("Loket payroll components of {year}: {}", chain(&error))),
         }
     }
     state
@@ -86,7 +101,7 @@ pub async fn read_employments(
     let employments = match client.employments(employer_id).await {
         Ok(employments) => employments,
         Err(error) => {
-            state.failed_reads.push(format!("Loket employments: {error}"));
+            state.failed_reads.push(format!("Loket employments: {}", chain(&error)));
             Vec::new()
         }
     };
@@ -108,28 +123,26 @@ pub async fn read_employments(
         let scope = scope.clone();
         tasks.spawn(async move { (index, read_employment(&client, &id, &scope, true).await) });
     }
-    let mut per_employment: Vec<Option<Result<EmploymentRecords, String>>> = vec![None; employments.len()];
+    let mut per_employment: Vec<Result<EmploymentRecords, EmploymentReadError>> =
+        employments.iter().map(|_| Err(EmploymentReadError::Interrupted)).collect();
     while let Some(joined) = tasks.join_next().await {
         if let Ok((index, result)) = joined {
-            per_employment[index] = Some(result);
+            per_employment[index] = result;
         }
     }
     for (employment, records) in employments.iter().zip(per_employment) {
         let mut domain = match employment_to_domain(employment) {
             Ok(domain) => domain,
-            Err(reason) => {
-                state.failed_reads.push(reason);
+            Err(error) => {
+                state.failed_reads.push(chain(&error));
                 continue;
             }
         };
-        match records {
-            Some(Ok(records)) => {
-                if let Err(reason) = records.into_domain(&mut domain, &mut snapshot.wages, &mut snapshot.benefits) {
-                    domain.read_failed = Some(reason);
-                }
-            }
-            Some(Err(reason)) => domain.read_failed = Some(reason),
-            None => domain.read_failed = Some("the read was interrupted".to_string()),
+        let converted = records.and_then(|records| {
+            records.into_domain(&mut domain, &mut snapshot.wages, &mut snapshot.benefits).map_err(Into::into)
+        });
+        if let Err(error) = converted {
+            domain.read_failed = Some(read_failure(&error));
         }
         state.employments.push(domain);
     }
@@ -157,7 +170,7 @@ impl EmploymentRecords {
         employment: &mut engine::state::Employment,
         wages: &mut HashMap<String, wire::Wage>,
         benefits: &mut HashMap<String, wire::BenefitOrDeduction>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RecordError> {
         let converted_wages = self.wages.map(|list| wages_to_domain(list, wages)).transpose()?;
         let converted_benefits = self.benefits.map(|list| benefits_to_domain(list, benefits)).transpose()?;
         let period_data = self.period_data.as_deref().map(period_data_list_to_domain).transpose()?;
@@ -184,21 +197,31 @@ async fn read_employment(
     id: &str,
     scope: &ReadScope,
     with_defaults: bool,
-) -> Result<EmploymentRecords, String> {
+) -> Result<EmploymentRecords, EmploymentReadError> {
     let mut records = EmploymentRecords::default();
     if scope.wages {
-        records.wages = Some(client.wages(id).await.map_err(|error| error.to_string())?);
+        records.wages = Some(client.wages(id).await?);
     }
     if scope.benefits_and_deductions {
-        records.benefits = Some(client.benefits_and_deductions(id).await.map_err(|error| error.to_string())?);
+        records.benefits = Some(client.benefits_and_deductions(id).await?);
     }
     if scope.period_data_from.is_some() {
-        records.period_data = Some(client.payroll_period_data(id).await.map_err(|error| error.to_string())?);
+        records.period_data = Some(client.payroll_period_data(id).await?);
         if with_defaults {
-            records.defaults = Some(client.payroll_period_data_defaults(id).await.map_err(|error| error.to_string())?);
+            records.defaults = Some(client.payroll_period_data_defaults(id).await?);
         }
     }
     Ok(records)
+}
+
+/// The message an employment's `read_failed` carries: the cause itself (the wrapper only says which kind
+/// of failure it is, which the cause's words already say).
+fn read_failure(error: &EmploymentReadError) -> String {
+    match error {
+        EmploymentReadError::Request(cause) => chain(cause),
+        EmploymentReadError::Record(cause) => chain(cause),
+        other => chain(other),
+    }
 }
 
 impl LoketSnapshot {
@@ -238,14 +261,19 @@ impl LoketSnapshot {
 
     /// Reads one employment's records again (what `scope` says) into the snapshot, with the conversions of
     /// the first read: a record that cannot be read fails the re-read, never silently dropped (G5).
-    pub async fn reread(&mut self, client: &LoketClient, employment_id: &str, scope: &ReadScope) -> Result<(), String> {
+    pub async fn reread(
+        &mut self,
+        client: &LoketClient,
+        employment_id: &str,
+        scope: &ReadScope,
+    ) -> Result<(), EmploymentReadError> {
         let records = read_employment(client, employment_id, scope, false).await?;
         let employment = self
             .state
             .employments
             .iter_mut()
             .find(|employment| employment.id.as_str() == employment_id)
-            .ok_or_else(|| format!("employment {employment_id} is not in the snapshot"))?;
-        records.into_domain(employment, &mut self.wages, &mut self.benefits)
+            .ok_or_else(|| EmploymentReadError::NotInSnapshot(employment_id.to_string()))?;
+        Ok(records.into_domain(employment, &mut self.wages, &mut self.benefits)?)
     }
 }

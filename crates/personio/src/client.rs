@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use url::Url;
 
+use engine::errors::Cause;
+
 use crate::wire;
 
 #[derive(Clone, Debug)]
@@ -79,10 +81,19 @@ pub enum PersonioError {
     Unauthorized { endpoint: String, detail: String },
     #[error("{endpoint}: Personio answered {status} after {attempts} attempt(s)")]
     Status { endpoint: String, status: u16, attempts: u32 },
-    #[error("{endpoint}: cannot reach Personio after {attempts} attempt(s): {reason}")]
-    Transport { endpoint: String, reason: String, attempts: u32 },
-    #[error("{endpoint}: Personio's answer cannot be read: {reason}")]
-    Decode { endpoint: String, reason: String },
+    #[error("{endpoint}: cannot reach Personio after {attempts} attempt(s)")]
+    Transport {
+        endpoint: String,
+        #[source]
+        source: Cause,
+        attempts: u32,
+    },
+    #[error("{endpoint}: Personio's answer cannot be read")]
+    Decode {
+        endpoint: String,
+        #[source]
+        source: Cause,
+    },
 }
 
 struct Token {
@@ -131,7 +142,7 @@ impl PersonioClient {
             .build()
             .map_err(|error| PersonioError::Transport {
                 endpoint: "client".to_string(),
-                reason: error.to_string(),
+                source: error.into(),
                 attempts: 0,
             })?;
         Ok(PersonioClient {
@@ -189,7 +200,7 @@ impl PersonioClient {
             ("client_secret", self.settings.client_secret.expose_secret()),
         ];
         let response = self.http.post(endpoint.clone()).form(&form).send().await.map_err(|error| {
-            PersonioError::Transport { endpoint: endpoint.to_string(), reason: error.to_string(), attempts: 1 }
+            PersonioError::Transport { endpoint: endpoint.to_string(), source: error.into(), attempts: 1 }
         })?;
         let status = response.status();
         tracing::info!(target: "personio", route = "POST /v2/auth/token", status = status.as_u16(), "Personio token request");
@@ -198,7 +209,7 @@ impl PersonioClient {
             return Err(PersonioError::Credentials(detail(&text, status)));
         }
         let answer: wire::TokenResponse = serde_json::from_str(&text)
-            .map_err(|error| PersonioError::Decode { endpoint: endpoint.to_string(), reason: error.to_string() })?;
+            .map_err(|error| PersonioError::Decode { endpoint: endpoint.to_string(), source: error.into() })?;
         let value: SecretString = answer.access_token.into();
         *guard = Some(Token {
             value: value.clone(),
@@ -220,7 +231,7 @@ impl PersonioClient {
     async fn get_text(&self, url: Url, what: &str) -> Result<String, PersonioError> {
         let _permit = self.permits.acquire().await.map_err(|_| PersonioError::Transport {
             endpoint: what.to_string(),
-            reason: "the client is shutting down".to_string(),
+            source: "the client is shutting down".into(),
             attempts: 0,
         })?;
         let mut attempt: u32 = 0;
@@ -257,7 +268,7 @@ impl PersonioClient {
                 Err(error) => {
                     return Err(PersonioError::Transport {
                         endpoint: what.to_string(),
-                        reason: error.to_string(),
+                        source: error.into(),
                         attempts: attempt,
                     });
                 }
@@ -349,17 +360,17 @@ impl PersonioClient {
         loop {
             let text = self.get_text(url.clone(), path).await?;
             let page: wire::List<T> = serde_json::from_str(&text)
-                .map_err(|error| PersonioError::Decode { endpoint: path.to_string(), reason: error.to_string() })?;
+                .map_err(|error| PersonioError::Decode { endpoint: path.to_string(), source: error.into() })?;
             items.extend(page.data);
             let Some(next) = page.meta.links.next else { return Ok(items) };
             let next = url.join(&next.href).map_err(|error| PersonioError::Decode {
                 endpoint: path.to_string(),
-                reason: format!("the next link `{}` is not a URL: {error}", next.href),
+                source: format!("the next link `{}` is not a URL: {error}", next.href).into(),
             })?;
             if !seen.insert(next.to_string()) {
                 return Err(PersonioError::Decode {
                     endpoint: path.to_string(),
-                    reason: "the next link repeats itself".to_string(),
+                    source: "the next link repeats itself".into(),
                 });
             }
             url = next;

@@ -17,7 +17,9 @@ use engine::{Amount, Currency, PersonId, Unit};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
-use crate::client::PersonioClient;
+use engine::errors::chain;
+
+use crate::client::{PersonioClient, PersonioError};
 use crate::wire;
 
 /// Personio's category text; any category other than the four the sync knows is `Unsupported` (kept, so
@@ -206,10 +208,11 @@ pub async fn read_people(client: &Arc<PersonioClient>, persons: &[wire::Person])
         let id = person.id.clone();
         tasks.spawn(async move { (index, client.employments(&id).await) });
     }
-    let mut employments: Vec<Option<Result<Vec<wire::Employment>, String>>> = vec![None; persons.len()];
+    let mut employments: Vec<Option<Result<Vec<wire::Employment>, PersonioError>>> =
+        persons.iter().map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
         if let Ok((index, result)) = joined {
-            employments[index] = Some(result.map_err(|error| error.to_string()));
+            employments[index] = Some(result);
         }
     }
     for (person, employments) in persons.iter().zip(employments) {
@@ -242,7 +245,7 @@ pub async fn read_people(client: &Arc<PersonioClient>, persons: &[wire::Person])
                     })
                     .collect();
             }
-            Some(Err(reason)) => domain.read_failed = Some(format!("employments: {reason}")),
+            Some(Err(error)) => domain.read_failed = Some(format!("employments: {}", chain(&error))),
             None => domain.read_failed = Some("employments: the read was interrupted".to_string()),
         }
         people.persons.push(domain);
@@ -268,7 +271,7 @@ pub async fn read_types(client: &PersonioClient) -> PersonioState {
     let mut state = PersonioState::default();
     match client.compensation_types().await {
         Ok(types) => state.compensation_types = types_to_domain(&types),
-        Err(error) => state.failed_reads.push(format!("Personio compensation types: {error}")),
+        Err(error) => state.failed_reads.push(format!("Personio compensation types: {}", chain(&error))),
     }
     state
 }
@@ -286,7 +289,7 @@ pub async fn read_persons(
     let persons = match client.persons().await {
         Ok(persons) => persons,
         Err(error) => {
-            state.failed_reads.push(format!("Personio persons: {error}"));
+            state.failed_reads.push(format!("Personio persons: {}", chain(&error)));
             Vec::new()
         }
     };
@@ -303,8 +306,10 @@ pub async fn read_persons(
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((month, Ok(window))) => items.push((month, window)),
-            Ok((month, Err(error))) => state.failed_reads.push(format!("Personio compensations of {month}: {error}")),
-            Err(error) => state.failed_reads.push(format!("Personio compensations: {error}")),
+            Ok((month, Err(error))) => {
+                state.failed_reads.push(format!("Personio compensations of {month}: {}", chain(&error)))
+            }
+            Err(error) => state.failed_reads.push(format!("Personio compensations: {}", chain(&error))),
         }
     }
     items.sort_by_key(|(month, _)| *month);

@@ -20,18 +20,31 @@ pub mod exact {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse(&text).map_err(serde::de::Error::custom)
+        parse(&text).map_err(|error| serde::de::Error::custom(engine::errors::chain(&error)))
     }
 
-    pub fn parse(text: &str) -> Result<Decimal, String> {
+    /// A scenario amount that is not one.
+    #[derive(Debug, thiserror::Error)]
+    pub enum AmountError {
+        #[error("`{0}` is not an amount: write it as a string such as \"4833.33\"")]
+        Malformed(String),
+        #[error("`{text}` is not an amount")]
+        Inexact {
+            text: String,
+            #[source]
+            source: rust_decimal::Error,
+        },
+    }
+
+    pub fn parse(text: &str) -> Result<Decimal, AmountError> {
         let trimmed = text.trim();
         let well_formed = !trimmed.is_empty()
             && trimmed.trim_start_matches('-').chars().all(|c| c.is_ascii_digit() || c == '.')
             && trimmed.matches('.').count() <= 1;
         if !well_formed {
-            return Err(format!("`{text}` is not an amount: write it as a string such as \"4833.33\""));
+            return Err(AmountError::Malformed(text.to_string()));
         }
-        Decimal::from_str_exact(trimmed).map_err(|error| format!("`{text}` is not an amount: {error}"))
+        Decimal::from_str_exact(trimmed).map_err(|source| AmountError::Inexact { text: text.to_string(), source })
     }
 }
 

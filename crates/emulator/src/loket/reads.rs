@@ -1,6 +1,7 @@
 //! The GET handlers: the employer, its administration and employments, an employment's records, the
 //! period data of a payroll period, the component catalogue and the payroll periods.
 
+use engine::model::Refusal as LoketRefusal;
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
@@ -193,7 +194,7 @@ pub(super) async fn period_data_of_period(
 
 /// The payslip type and the component category of a period-data list: Loket requires a payslip type and
 /// one of a component set or category, one of each per call.
-fn period_data_filters(query: &HashMap<String, String>) -> Result<(u32, u16), String> {
+fn period_data_filters(query: &HashMap<String, String>) -> Result<(u32, u16), LoketRefusal> {
     let payslip = match query.get("payslipType").map(|text| text.parse::<u32>()) {
         Some(Ok(key)) => key,
         Some(Err(_)) => return Err("payslipType must be a whole number (1 normal, 2 special rate)".into()),
@@ -213,7 +214,7 @@ fn period_data_filters(query: &HashMap<String, String>) -> Result<(u32, u16), St
             return Err("Give either payrollComponentSet or payrollComponentCategory, not both.".into());
         }
         (Some(set), None, _) => {
-            return Err(format!("Payroll component set `{set}` does not exist for this administration."));
+            return Err(LoketRefusal(format!("Payroll component set `{set}` does not exist for this administration.")));
         }
         (None, Some(text), _) => match text.parse::<u16>() {
             Ok(category) => category,

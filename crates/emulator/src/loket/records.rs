@@ -2,6 +2,7 @@
 //! one read and one write path serve the two that have ids of their own (wages, and benefits with
 //! deductions): find, parse, check, apply through the engine's model, answer.
 
+use engine::model::Refusal as LoketRefusal;
 use std::cmp::Ordering;
 
 use engine::plan::Action;
@@ -65,10 +66,10 @@ pub(super) trait RecordsWithIds: ListedRecords<View: DeserializeOwned> {
         })
     }
 
-    fn value_of(body: &Self::View) -> Result<Self::Value, String>;
+    fn value_of(body: &Self::View) -> Result<Self::Value, LoketRefusal>;
 
     /// A rule of Loket's for a PUT that the engine's model does not know, because the sync never breaks it.
-    fn check_put(_before: &Self::Record, _body: &Self::View) -> Result<(), String> {
+    fn check_put(_before: &Self::Record, _body: &Self::View) -> Result<(), LoketRefusal> {
         Ok(())
     }
 
@@ -108,25 +109,27 @@ impl RecordsWithIds for Wages {
         wage_views(&world.section, employment).into_iter().find(|wage| wage.id.as_deref() == id)
     }
 
-    fn value_of(body: &wire::Wage) -> Result<WageValue, String> {
+    fn value_of(body: &wire::Wage) -> Result<WageValue, LoketRefusal> {
         let amount = body.gross_wage.ok_or("grossWage is required")?;
         let amount = Money::exact(amount).ok_or(format!("grossWage {amount} has more than two decimals"))?;
         let kind = match body.gross_wage_type.as_ref().map(|kind| kind.key) {
             Some(wire::WAGE_PERIODIC) => WageKind::Periodic,
             Some(wire::WAGE_HOURLY) => WageKind::Hourly,
-            Some(other) => return Err(format!("grossWageType {other} is unknown; use 1 (periodic) or 2 (hourly)")),
-            None => return Err("grossWageType is required".to_string()),
+            Some(other) => {
+                return Err(format!("grossWageType {other} is unknown; use 1 (periodic) or 2 (hourly)").into());
+            }
+            None => return Err("grossWageType is required".into()),
         };
         Ok(WageValue { start: body.start_date, kind, amount })
     }
 
     /// With `applyPayGrade` on (or left as read), Loket replaces `grossWage` by the pay grade's amount: a PUT
     /// that clears the pay scale must turn it off.
-    fn check_put(before: &Wage, body: &wire::Wage) -> Result<(), String> {
+    fn check_put(before: &Wage, body: &wire::Wage) -> Result<(), LoketRefusal> {
         let clears_scale = body.pay_scale.is_none() && body.pay_grade.is_none();
         let had_scale = before.pay_scale.is_some() || before.pay_grade.is_some();
         if clears_scale && had_scale && body.apply_pay_grade != Some(false) {
-            return Err("a PUT without a pay scale and pay grade must send applyPayGrade false".to_string());
+            return Err("a PUT without a pay scale and pay grade must send applyPayGrade false".into());
         }
         Ok(())
     }
@@ -186,7 +189,7 @@ impl RecordsWithIds for BenefitsAndDeductions {
         Some(benefit_view(&world.section, record))
     }
 
-    fn value_of(body: &wire::BenefitOrDeduction) -> Result<BenefitValue, String> {
+    fn value_of(body: &wire::BenefitOrDeduction) -> Result<BenefitValue, LoketRefusal> {
         let component =
             u32::try_from(body.payroll_component.key).map_err(|_| "payrollComponent.key must be positive")?;
         let value = Money::exact(body.value).ok_or(format!("value {} has more than two decimals", body.value))?;

@@ -1,6 +1,7 @@
 //! The shapes of Loket's answers: the single-entity and list envelopes, paging, the resource version from
 //! the `Accept` header, ETags and `If-Match`, and the 400 bodies of a broken business rule.
 
+use engine::model::Refusal as LoketRefusal;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -21,24 +22,24 @@ pub(super) fn ok_json(version: &str, body: &impl serde::Serialize) -> Response {
 }
 
 /// A 400 in the single-entity envelope: `{version, messages, content: {}}`.
-pub(super) fn broken_rule(description: impl Into<String>) -> Response {
+pub(super) fn broken_rule(description: impl std::fmt::Display) -> Response {
     let envelope = Envelope {
         version: Some(Version::of(wire::VERSION_2018)),
-        messages: vec![Message::broken_rule(description)],
+        messages: vec![Message::broken_rule(description.to_string())],
         content: json!({}),
     };
     json_response(StatusCode::BAD_REQUEST, "application/json", &envelope)
 }
 
 /// A 400 in the list envelope: `{…paging, version, messages, _embedded: []}`.
-pub(super) fn broken_rule_list(description: impl Into<String>) -> Response {
+pub(super) fn broken_rule_list(description: impl std::fmt::Display) -> Response {
     let envelope: ListEnvelope<Value> = ListEnvelope {
         total_size: 0,
         page_size: 0,
         total_pages: 0,
         current_page: 0,
         version: Some(Version::of(wire::VERSION_2018)),
-        messages: vec![Message::broken_rule(description)],
+        messages: vec![Message::broken_rule(description.to_string())],
         embedded: Vec::new(),
     };
     json_response(StatusCode::BAD_REQUEST, "application/json", &envelope)
@@ -62,16 +63,16 @@ pub(super) fn messages_only(status: StatusCode, messages: Vec<Message>) -> Respo
 }
 
 /// The resource version to serve for an `Accept` header, or the 400 that says why none fits.
-pub(super) fn version_for(headers: &HeaderMap, resource: &str) -> Result<String, String> {
+pub(super) fn version_for(headers: &HeaderMap, resource: &str) -> Result<String, LoketRefusal> {
     let accept = headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()).unwrap_or("");
     let requested = accept.split(';').find_map(|part| part.trim().strip_prefix("version=")).map(str::trim);
     match requested {
         None => Ok(resource.to_string()),
         Some(date) if date.parse::<Date>().is_err() => {
-            Err(format!("`{date}` in the Accept header is not a version date (YYYY-MM-DD)"))
+            Err(format!("`{date}` in the Accept header is not a version date (YYYY-MM-DD)").into())
         }
         Some(date) if date < resource => {
-            Err(format!("this resource has no version on or before {date}; the oldest is {resource}"))
+            Err(format!("this resource has no version on or before {date}; the oldest is {resource}").into())
         }
         Some(_) => Ok(resource.to_string()),
     }
@@ -82,7 +83,7 @@ struct Paging {
     size: usize,
 }
 
-fn paging(query: &HashMap<String, String>) -> Result<Paging, String> {
+fn paging(query: &HashMap<String, String>) -> Result<Paging, LoketRefusal> {
     let number = match query.get("pageNumber") {
         None => 1,
         Some(text) => text

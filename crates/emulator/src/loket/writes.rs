@@ -3,6 +3,7 @@
 //! plans against. Wages and benefits share one path: find the record, read the body, check `If-Match`,
 //! apply, answer with the record as it now is.
 
+use engine::model::Refusal as LoketRefusal;
 use std::sync::MutexGuard;
 
 use axum::body::Bytes;
@@ -26,7 +27,7 @@ use crate::common::{DEMO_CLIENT_ID, Refusal, json_response, lock};
 
 /// Applies one write to one employment through the engine's model; the id a POST creates is the world's
 /// next one.
-fn apply(world: &mut World, employment_id: &EmploymentId, action: Action) -> Result<RecordId, String> {
+fn apply(world: &mut World, employment_id: &EmploymentId, action: Action) -> Result<RecordId, LoketRefusal> {
     let employment = world
         .state
         .employments
@@ -70,7 +71,7 @@ pub(super) async fn post_record<Kind: RecordsWithIds>(
     let mut world = lock(&shared.world);
     let employment_id = world.employment(&employment_id).map(|employment| employment.id).ok_or_else(not_found)?;
     let value = Kind::value_of(&body).map_err(broken_rule)?;
-    let refusal = |reason: String| broken_rule(format!("The {} cannot be added: {reason}.", Kind::NOUN));
+    let refusal = |reason: LoketRefusal| broken_rule(format!("The {} cannot be added: {reason}.", Kind::NOUN));
     let id = apply(&mut world, &employment_id, Kind::post(value)).map_err(refusal)?;
     Ok(written_record::<Kind>(&mut world, &id.0, &body, StatusCode::CREATED, &headers))
 }
@@ -86,7 +87,7 @@ pub(super) async fn put_record<Kind: RecordsWithIds>(
     let body: Kind::View = parse_body(&body)?;
     if_match_conflict(&headers, &found.view)?;
     let value = Kind::value_of(&body).map_err(broken_rule)?;
-    let refusal = |reason: String| broken_rule(format!("The {} cannot be changed: {reason}.", Kind::NOUN));
+    let refusal = |reason: LoketRefusal| broken_rule(format!("The {} cannot be changed: {reason}.", Kind::NOUN));
     Kind::check_put(&found.record, &body).map_err(refusal)?;
     apply(&mut world, &found.employment_id, Kind::put(found.record, value)).map_err(refusal)?;
     Ok(written_record::<Kind>(&mut world, &id, &body, StatusCode::OK, &headers))
@@ -100,31 +101,39 @@ pub(super) async fn delete_record<Kind: RecordsWithIds>(
     let mut world = lock(&shared.world);
     let found = Kind::find(&world, &id).ok_or_else(not_found)?;
     if_match_conflict(&headers, &found.view)?;
-    let refusal = |reason: String| broken_rule(format!("The {} cannot be deleted: {reason}.", Kind::NOUN));
+    let refusal = |reason: LoketRefusal| broken_rule(format!("The {} cannot be deleted: {reason}.", Kind::NOUN));
     apply(&mut world, &found.employment_id, Kind::delete(found.record)).map_err(refusal)?;
     Ok(empty_content())
 }
 
 /// Applies one PATCH body (the upsert) to one employment: `Err(None)` when the employment does not exist,
 /// `Err(Some(reason))` when the body or Loket's rules refuse it.
-fn patch_one(world: &mut World, employment_id: &str, body: &wire::PayrollPeriodData) -> Result<(), Option<String>> {
+fn patch_one(
+    world: &mut World,
+    employment_id: &str,
+    body: &wire::PayrollPeriodData,
+) -> Result<(), Option<LoketRefusal>> {
     let Some(employment) = world.employment(employment_id) else { return Err(None) };
     let period = PeriodId::new(
         i16::try_from(body.payroll_period.year).unwrap_or(0),
         u8::try_from(body.payroll_period.period_number).unwrap_or(0),
     )
-    .ok_or(Some(format!(
-        "payrollPeriod {}-{} is not a period",
-        body.payroll_period.year, body.payroll_period.period_number
-    )))?;
+    .ok_or_else(|| {
+        Some(LoketRefusal(format!(
+            "payrollPeriod {}-{} is not a period",
+            body.payroll_period.year, body.payroll_period.period_number
+        )))
+    })?;
     let key = PeriodDataKey {
         period,
-        shift: u32::try_from(body.shift.shift_number)
-            .map_err(|_| Some("shift.shiftNumber must be positive".to_string()))?,
+        shift: u32::try_from(body.shift.shift_number).map_err(|_| Some("shift.shiftNumber must be positive".into()))?,
         payslip_type: u32::try_from(body.payslip_type.key)
-            .map_err(|_| Some("payslipType.key must be positive".to_string()))?,
+            .map_err(|_| Some("payslipType.key must be positive".into()))?,
         distribution_unit: Some(ShortId::new(&body.distribution_unit.key).ok_or_else(|| {
-            Some(format!("distributionUnit.key `{}` is not a distribution unit", body.distribution_unit.key))
+            Some(LoketRefusal(format!(
+                "distributionUnit.key `{}` is not a distribution unit",
+                body.distribution_unit.key
+            )))
         })?),
         cost_center: body.cost_center.as_ref().map(|key| key.key.to_string()),
         cost_unit: body.cost_unit.as_ref().map(|key| key.key.to_string()),
@@ -134,7 +143,7 @@ fn patch_one(world: &mut World, employment_id: &str, body: &wire::PayrollPeriodD
     for item in &body.payroll_components {
         let component = ComponentKey(
             u32::try_from(item.payroll_component.key)
-                .map_err(|_| Some("payrollComponent.key must be positive".to_string()))?,
+                .map_err(|_| Some("payrollComponent.key must be positive".into()))?,
         );
         let before = existing.as_ref().and_then(|values| values.get(&component)).copied();
         let after = match (item.value, item.is_supplement) {
@@ -192,7 +201,7 @@ pub(super) async fn patch_period_data_collective(
             Ok(()) => succeeded += 1,
             Err(reason) => messages.push(Message {
                 id: Some(employment_id),
-                ..Message::broken_rule(reason.unwrap_or_else(|| "The employment does not exist.".to_string()))
+                ..Message::broken_rule(reason.map_or_else(|| "The employment does not exist.".to_string(), |r| r.0))
             }),
         }
     }
@@ -202,12 +211,12 @@ pub(super) async fn patch_period_data_collective(
 
 /// The answer to a collective action on benefits, each item applied on its own: 200 with the counts when at
 /// least one succeeded (a message per failed item, its `id` the employment), 400 when none did.
-fn collective_response(world: &mut World, results: Vec<(String, Result<(), String>)>) -> Response {
+fn collective_response(world: &mut World, results: Vec<(String, Result<(), LoketRefusal>)>) -> Response {
     let total = results.len() as i64;
     let mut messages = Vec::new();
     for (employment_id, result) in &results {
         if let Err(reason) = result {
-            messages.push(Message { id: Some(employment_id.clone()), ..Message::broken_rule(reason.clone()) });
+            messages.push(Message { id: Some(employment_id.clone()), ..Message::broken_rule(reason.to_string()) });
         }
     }
     let failed = messages.len() as i64;
@@ -233,7 +242,7 @@ fn collective_response(world: &mut World, results: Vec<(String, Result<(), Strin
 pub(super) trait CollectiveBenefitItem: DeserializeOwned {
     fn employment_id(&self) -> &str;
 
-    fn apply_to(&self, world: &mut World) -> Result<(), String>;
+    fn apply_to(&self, world: &mut World) -> Result<(), LoketRefusal>;
 }
 
 /// An item of the collective POST: a new benefit or deduction for one employment.
@@ -242,7 +251,7 @@ impl CollectiveBenefitItem for wire::CollectiveBenefit {
         &self.employment_id
     }
 
-    fn apply_to(&self, world: &mut World) -> Result<(), String> {
+    fn apply_to(&self, world: &mut World) -> Result<(), LoketRefusal> {
         let component = u32::try_from(self.payroll_component.key)
             .map_err(|_| "payrollComponent.key must be positive".to_string())?;
         let amount = self.value.ok_or("value is required")?;
@@ -261,13 +270,13 @@ impl CollectiveBenefitItem for wire::CollectiveEnd {
         &self.employment_id
     }
 
-    fn apply_to(&self, world: &mut World) -> Result<(), String> {
+    fn apply_to(&self, world: &mut World) -> Result<(), LoketRefusal> {
         match BenefitsAndDeductions::find(world, &self.benefit_and_deduction_id) {
             Some(found) if found.employment_id.as_str() == self.employment_id => {
                 let after = BenefitValue { end: Some(self.end_date), ..found.record.value.clone() };
                 apply(world, &found.employment_id, BenefitsAndDeductions::put(found.record, after)).map(|_| ())
             }
-            _ => Err("the benefit or deduction does not exist for this employment".to_string()),
+            _ => Err("the benefit or deduction does not exist for this employment".into()),
         }
     }
 }

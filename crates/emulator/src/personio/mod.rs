@@ -52,7 +52,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use jiff::civil::Date;
 use personio::wire;
-use scenario::{PersonioSection, derived_id};
+use scenario::{PersonioSection, ScenarioError, derived_id};
 
 use crate::admin::{AdministeredState, Instruments, admin_router, administered_emulator_methods};
 use crate::common::{admit_after_latency, bearer_token, json_response, lock, route_key};
@@ -75,13 +75,13 @@ struct Shared {
 type SharedState = State<Arc<Shared>>;
 
 /// Checks what a seed must hold for the emulator to serve it.
-fn check_section(section: &PersonioSection) -> Result<(), String> {
-    section.to_state().map(|_| ()).map_err(|error| error.to_string())
+fn check_section(section: &PersonioSection) -> Result<(), ScenarioError> {
+    section.to_state().map(|_| ())
 }
 
 impl AdministeredState for Shared {
     type Section = PersonioSection;
-    type LoadError = String;
+    type LoadError = ScenarioError;
     const SECTION_NAME: &'static str = "personio";
 
     fn instruments(&self) -> &Instruments {
@@ -93,7 +93,7 @@ impl AdministeredState for Shared {
     }
 
     /// Replaces the section (the HR administrator at work) and forgets the windows computed from the old one.
-    fn replace_section(&self, section: PersonioSection) -> Result<(), String> {
+    fn replace_section(&self, section: PersonioSection) -> Result<(), ScenarioError> {
         check_section(&section)?;
         *lock(&self.section) = section;
         lock(&self.windows).clear();
@@ -108,7 +108,7 @@ pub struct PersonioEmulator {
 }
 
 impl PersonioEmulator {
-    pub fn new(section: PersonioSection) -> Result<PersonioEmulator, String> {
+    pub fn new(section: PersonioSection) -> Result<PersonioEmulator, ScenarioError> {
         check_section(&section)?;
         Ok(PersonioEmulator {
             shared: Arc::new(Shared {
@@ -124,7 +124,7 @@ impl PersonioEmulator {
         lock(&self.shared.section).legal_entity.id.clone()
     }
 
-    administered_emulator_methods!(PersonioSection, String);
+    administered_emulator_methods!(PersonioSection, ScenarioError);
 
     pub fn router(&self) -> Router {
         let shared = Arc::clone(&self.shared);

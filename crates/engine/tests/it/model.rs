@@ -20,7 +20,7 @@ fn write(w: &World, action: Action) -> (engine::state::LoketState, Write) {
 
 fn refused(w: &World, action: Action) -> String {
     let (mut loket, write) = write(w, action);
-    engine::model::apply_write(&mut loket, &write).expect_err("the model accepted a write Loket refuses")
+    engine::model::apply_write(&mut loket, &write).expect_err("the model accepted a write Loket refuses").0
 }
 
 fn money(text: &str) -> Money {

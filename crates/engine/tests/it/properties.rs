@@ -770,7 +770,7 @@ proptest! {
         for k in 0..writes.len() {
             let mut state = loket.clone();
             for write in &writes[..k] {
-                engine::model::apply_write(&mut state, write).map_err(TestCaseError::fail)?;
+                engine::model::apply_write(&mut state, write).map_err(|refusal| TestCaseError::fail(refusal.0))?;
             }
             let resumed = engine::plan(&personio, &state, &config, scenario.today, false);
             let state = engine::apply(&state, &resumed).map_err(|rejection| TestCaseError::fail(format!("seed {seed}, after {k} writes: {rejection}")))?;

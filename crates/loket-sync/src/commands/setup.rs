@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use engine::errors::chain;
 
 use super::{Context, ExitStatus, load_settings, print_config_errors};
 use crate::connections;
@@ -136,11 +137,11 @@ pub(super) async fn check_connections(
     }
     match &survey {
         Ok(survey) => printer.text(report::survey_text(survey, config)),
-        Err(reason) => printer.text(format!("The attributes and components cannot be shown: {reason}")),
+        Err(error) => printer.text(format!("The attributes and components cannot be shown: {}", chain(error))),
     }
     let survey_json = match &survey {
         Ok(survey) => serde_json::to_value(survey).unwrap_or_default(),
-        Err(reason) => serde_json::json!({"error": reason.to_string()}),
+        Err(error) => serde_json::json!({"error": chain(error)}),
     };
     match valid {
         runner::Validity::Valid(valid) => {

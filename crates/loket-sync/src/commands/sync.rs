@@ -4,6 +4,8 @@ use std::io::IsTerminal as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use engine::errors::chain;
+
 use super::{Context, ExitStatus, load_settings, print_config_errors, write_private};
 use crate::connections;
 use crate::journal::{CrashPoint, Journal};
@@ -53,7 +55,8 @@ async fn drift_notes(context: &Context<'_>, settings: &Settings, plan: &engine::
         Ok(store) => crate::drift::notes(&store, plan).await,
         Err(error) => {
             context.printer.warn(format!(
-                "the history cannot be read, so changes made in Loket since the last sync are not pointed out: {error}"
+                "the history cannot be read, so changes made in Loket since the last sync are not pointed out: {}",
+                chain(&error)
             ));
             Vec::new()
         }
@@ -107,7 +110,8 @@ pub async fn sync(context: &Context<'_>, options: SyncOptions<'_>) -> anyhow::Re
     let status = sync_locked(context, &settings, &connections, &store, &options).await;
     if let Err(error) = store.release_lock(&key, &holder).await {
         context.printer.warn(format!(
-            "the run lock could not be released ({error}); it expires after {} minutes",
+            "the run lock could not be released ({}); it expires after {} minutes",
+            chain(&error),
             settings.state.lock_minutes
         ));
     }
@@ -181,7 +185,7 @@ async fn sync_locked(
         format!("applied {} write(s)", applied.sent)
     };
     if let Err(error) = store.finish_run(run_id, &outcome, &planned.plan, applied.sent, &applied.issues).await {
-        printer.warn(format!("the run could not be recorded: {error}"));
+        printer.warn(format!("the run could not be recorded: {}", chain(&error)));
     }
     let mut value = report::plan_json(&planned.plan, &applied.issues);
     value["applied"] = serde_json::json!(applied.sent);

@@ -157,3 +157,21 @@ fn progress_bars_are_off_when_the_output_is_not_a_terminal() {
     let stderr = stderr_of(&sync);
     assert!(!stderr.contains("writes sent") && !stderr.contains('\r'), "{stderr}");
 }
+
+/// Point 4: an error keeps its causes and the top level prints every one: a token file that is not JSON
+/// says which file, what to do, and (a line below) what the JSON parser found.
+#[test]
+fn an_error_is_printed_with_every_cause() {
+    let site = site("06-retroactive-correction-and-future-raise.json", "error-chain", true);
+    std::fs::write(site.directory.join("loket-tokens.json"), "not json").unwrap();
+    let plan = run_in(&site, &["plan"]).assert().code(2);
+    let stderr = stderr_of(&plan);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let top = lines.iter().position(|line| line.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(lines[top..].iter().any(|line| line.contains("is not a loket-sync token file")), "{stderr}");
+    assert!(lines[top..].iter().any(|line| line.contains("run `loket-sync connect loket` again")), "{stderr}");
+    let causes: Vec<&&str> = lines[top..].iter().filter(|line| line.trim_start().starts_with("caused by: ")).collect();
+    assert!(causes.len() >= 2, "every cause on its own line: {stderr}");
+    assert!(causes.last().is_some_and(|cause| cause.contains("expected") && cause.contains("line 1")), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -353,7 +353,7 @@ fn an_employment_id_longer_than_any_guid_is_a_clear_conversion_error() {
     assert_eq!(converted.name, "Jansen");
 
     let long = "x".repeat(64);
-    let error = loket::convert::employment_to_domain(&employment(&long)).unwrap_err();
+    let error = loket::convert::employment_to_domain(&employment(&long)).unwrap_err().to_string();
     assert!(error.contains(&long) && error.contains("longer than 63 bytes"), "{error}");
 }
 
@@ -375,7 +375,8 @@ fn period_data_that_cannot_be_read_fails_the_list_instead_of_dropping_out() {
     assert!(readable[0].key < readable[1].key, "sorted by key");
     assert_eq!(readable[0].values.get(&engine::ComponentKey(8000)), Some(&Decimal::new(2505, 1)));
 
-    let error = loket::convert::period_data_list_to_domain(&[record(2026, 1), record(2026, 99)]).unwrap_err();
+    let error =
+        loket::convert::period_data_list_to_domain(&[record(2026, 1), record(2026, 99)]).unwrap_err().to_string();
     assert!(error.contains("2026-99") && error.contains("cannot be read"), "{error}");
 }
 
@@ -398,7 +399,7 @@ fn a_payroll_period_that_cannot_be_read_fails_the_calendar_instead_of_leaving_a_
     assert_eq!(calendar.periods().len(), 2);
 
     let broken = period(0, "2026-03-01", "2026-03-31");
-    let error = loket::convert::calendar_to_domain(&[january, february, broken]).unwrap_err();
+    let error = loket::convert::calendar_to_domain(&[january, february, broken]).unwrap_err().to_string();
     assert!(error.contains("payroll period 2026-0 cannot be read"), "{error}");
 }
 
