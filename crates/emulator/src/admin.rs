@@ -3,7 +3,6 @@
 //! counts by route template) and `PUT /_emulator/faults` (the fault knobs).
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::sync::Arc;
 
 use axum::Router;
@@ -55,8 +54,6 @@ impl Instruments {
 pub(crate) trait AdministeredState: Send + Sync + 'static {
     /// The section of the scenario format the emulator is seeded from.
     type Section: Serialize + DeserializeOwned;
-    /// Why a section cannot be served.
-    type LoadError: Display;
     /// The section's name in the scenario format, for the refusal of a body that is not one.
     const SECTION_NAME: &'static str;
 
@@ -66,11 +63,11 @@ pub(crate) trait AdministeredState: Send + Sync + 'static {
     fn dump_section(&self) -> Self::Section;
 
     /// Replaces the whole state, or refuses the section and keeps the old state.
-    fn replace_section(&self, section: Self::Section) -> Result<(), Self::LoadError>;
+    fn replace_section(&self, section: Self::Section) -> Result<(), scenario::ScenarioError>;
 
     /// Replaces the whole state and resets the request counts, so that a test counts only what follows the
     /// load; tokens stay valid, because a client that is running does not expect to log in again.
-    fn load_section(&self, section: Self::Section) -> Result<(), Self::LoadError> {
+    fn load_section(&self, section: Self::Section) -> Result<(), scenario::ScenarioError> {
         self.replace_section(section)?;
         lock(&self.instruments().faults).reset_counts();
         Ok(())
@@ -126,14 +123,14 @@ fn admin_error(message: String) -> Response {
 /// a handle whose `shared` field is an `Arc` of an `AdministeredState`. A macro rather than a trait, because
 /// they are inherent methods: the tests and the demo call them without importing anything.
 macro_rules! administered_emulator_methods {
-    ($section:ty, $load_error:ty) => {
+    ($section:ty) => {
         /// The state in the scenario format.
         pub fn dump(&self) -> $section {
             $crate::admin::AdministeredState::dump_section(&*self.shared)
         }
 
         /// Replaces the whole state and resets the request counts; tokens stay valid.
-        pub fn load(&self, section: $section) -> Result<(), $load_error> {
+        pub fn load(&self, section: $section) -> Result<(), scenario::ScenarioError> {
             $crate::admin::AdministeredState::load_section(&*self.shared, section)
         }
 

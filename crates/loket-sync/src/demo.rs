@@ -60,29 +60,29 @@ fn employee(number: u64) -> Employee {
     }
 }
 
+/// The lists of the demo's records: Personio's (in the person) and Loket's (in the employment).
+#[derive(Clone, Copy)]
+enum List {
+    Salaries,
+    Recurring,
+    OneTime,
+    Wages,
+    Benefits,
+    PeriodData,
+}
+
 impl Employee {
-    fn salaries(mut self, salaries: Vec<Value>) -> Self {
-        self.person["salaries"] = Value::Array(salaries);
-        self
-    }
-    fn wages(mut self, wages: Vec<Value>) -> Self {
-        self.employment["wages"] = Value::Array(wages);
-        self
-    }
-    fn recurring(mut self, records: Vec<Value>) -> Self {
-        self.person["recurring"] = Value::Array(records);
-        self
-    }
-    fn one_time(mut self, payments: Vec<Value>) -> Self {
-        self.person["one_time"] = Value::Array(payments);
-        self
-    }
-    fn benefits(mut self, records: Vec<Value>) -> Self {
-        self.employment["benefits_and_deductions"] = Value::Array(records);
-        self
-    }
-    fn period_data(mut self, items: Vec<Value>) -> Self {
-        self.employment["payroll_period_data"] = Value::Array(items);
+    /// Sets one of the employee's lists.
+    fn with(mut self, list: List, records: Vec<Value>) -> Self {
+        let (side, key) = match list {
+            List::Salaries => (&mut self.person, "salaries"),
+            List::Recurring => (&mut self.person, "recurring"),
+            List::OneTime => (&mut self.person, "one_time"),
+            List::Wages => (&mut self.employment, "wages"),
+            List::Benefits => (&mut self.employment, "benefits_and_deductions"),
+            List::PeriodData => (&mut self.employment, "payroll_period_data"),
+        };
+        side[key] = Value::Array(records);
         self
     }
     fn ended(mut self, end: &str) -> Self {
@@ -105,74 +105,78 @@ fn employees() -> Vec<Employee> {
     let mut list = Vec::new();
     // Raises from April (ten of them), Loket still on the old wage.
     for number in 1001..=1010 {
-        list.push(
-            employee(number)
-                .salaries(vec![salary("2024-01-01", "MONTHLY", "3600.00"), salary("2026-04-01", "MONTHLY", "3780.00")]),
-        );
+        list.push(employee(number).with(
+            List::Salaries,
+            vec![salary("2024-01-01", "MONTHLY", "3600.00"), salary("2026-04-01", "MONTHLY", "3780.00")],
+        ));
     }
     // Yearly salaries, divided by 12.
     for number in 1011..=1014 {
-        list.push(employee(number).salaries(vec![salary("2025-01-01", "YEARLY", "49999.98")]).wages(vec![wage(
-            "2024-01-01",
-            "periodic",
-            "4000.00",
-        )]));
+        list.push(
+            employee(number)
+                .with(List::Salaries, vec![salary("2025-01-01", "YEARLY", "49999.98")])
+                .with(List::Wages, vec![wage("2024-01-01", "periodic", "4000.00")]),
+        );
     }
     // Hourly staff.
     for number in 1015..=1017 {
-        list.push(employee(number).salaries(vec![hourly("2025-09-01", "18.75")]).wages(vec![wage(
-            "2024-01-01",
-            "hourly",
-            "17.50",
-        )]));
+        list.push(
+            employee(number)
+                .with(List::Salaries, vec![hourly("2025-09-01", "18.75")])
+                .with(List::Wages, vec![wage("2024-01-01", "hourly", "17.50")]),
+        );
     }
     // A salary gap: the first salary starts on 15 Jan.
-    list.push(employee(1018).salaries(vec![salary("2026-01-15", "MONTHLY", "3900.00")]).recurring(vec![recurring(
-        "Car allowance",
-        "2026-01-01",
-        "150.00",
-        "MONTHLY",
-    )]));
+    list.push(
+        employee(1018)
+            .with(List::Salaries, vec![salary("2026-01-15", "MONTHLY", "3900.00")])
+            .with(List::Recurring, vec![recurring("Car allowance", "2026-01-01", "150.00", "MONTHLY")]),
+    );
     // A USD bonus beside an EUR one in March: that period is left alone.
-    list.push(employee(1019).one_time(vec![
-        one_time("Bonus", "2026-03-05", "100.00", "EUR"),
-        one_time("Bonus", "2026-03-06", "50.00", "USD"),
-    ]));
+    list.push(employee(1019).with(
+        List::OneTime,
+        vec![one_time("Bonus", "2026-03-05", "100.00", "EUR"), one_time("Bonus", "2026-03-06", "50.00", "USD")],
+    ));
     // A quarterly allowance withholds its component.
     list.push(
         employee(1020)
-            .recurring(vec![recurring("Car allowance", "2025-10-01", "600.00", "QUARTERLY")])
-            .benefits(vec![json!({"component": 7010, "start": "2024-01-01", "end": null, "value": "200.00"})]),
+            .with(List::Recurring, vec![recurring("Car allowance", "2025-10-01", "600.00", "QUARTERLY")])
+            .with(
+                List::Benefits,
+                vec![json!({"component": 7010, "start": "2024-01-01", "end": null, "value": "200.00"})],
+            ),
     );
     // Kilometres: mapped, never synced.
-    list.push(employee(1021).recurring(vec![recurring("Mileage", "2026-01-01", "420", "MONTHLY")]));
+    list.push(employee(1021).with(List::Recurring, vec![recurring("Mileage", "2026-01-01", "420", "MONTHLY")]));
     // Leavers: their changes are listed, not made.
-    list.push(
-        employee(1022)
-            .ended("2026-02-28")
-            .salaries(vec![salary("2024-01-01", "MONTHLY", "3600.00"), salary("2026-02-01", "MONTHLY", "3700.00")]),
-    );
+    list.push(employee(1022).ended("2026-02-28").with(
+        List::Salaries,
+        vec![salary("2024-01-01", "MONTHLY", "3600.00"), salary("2026-02-01", "MONTHLY", "3700.00")],
+    ));
     list.push(employee(1023).ended("2026-01-31"));
     // A bonus in a closed period.
-    list.push(employee(1024).one_time(vec![
-        one_time("Bonus", "2026-01-20", "250.00", "EUR"),
-        one_time("Bonus", "2026-03-02", "75.00", "EUR"),
-    ]));
+    list.push(employee(1024).with(
+        List::OneTime,
+        vec![one_time("Bonus", "2026-01-20", "250.00", "EUR"), one_time("Bonus", "2026-03-02", "75.00", "EUR")],
+    ));
     // Part-timers: the full-time salary is synced; their hours stay in Loket.
     for number in 1025..=1027 {
-        list.push(
-            employee(number)
-                .hours(24)
-                .salaries(vec![salary("2024-01-01", "MONTHLY", "3600.00"), salary("2026-03-01", "MONTHLY", "3650.00")]),
-        );
+        list.push(employee(number).hours(24).with(
+            List::Salaries,
+            vec![salary("2024-01-01", "MONTHLY", "3600.00"), salary("2026-03-01", "MONTHLY", "3650.00")],
+        ));
     }
     // A pension contribution entered as a negative: a deduction.
-    list.push(employee(1028).recurring(vec![recurring("Pension contribution", "2026-02-01", "-75.00", "MONTHLY")]));
+    list.push(
+        employee(1028)
+            .with(List::Recurring, vec![recurring("Pension contribution", "2026-02-01", "-75.00", "MONTHLY")]),
+    );
     // An open car allowance in Loket from before the start date: ended the day before it.
     list.push(
-        employee(1029)
-            .recurring(vec![recurring("Car allowance", "2025-01-01", "250.00", "MONTHLY")])
-            .benefits(vec![json!({"component": 7010, "start": "2024-01-01", "end": null, "value": "200.00"})]),
+        employee(1029).with(List::Recurring, vec![recurring("Car allowance", "2025-01-01", "250.00", "MONTHLY")]).with(
+            List::Benefits,
+            vec![json!({"component": 7010, "start": "2024-01-01", "end": null, "value": "200.00"})],
+        ),
     );
     // No Loket employee number in Personio.
     list.push(employee(1030).without_number());
@@ -180,10 +184,13 @@ fn employees() -> Vec<Employee> {
     for number in 1031..=1040 {
         list.push(
             employee(number)
-                .recurring(vec![recurring("Car allowance", "2026-01-01", "200.00", "MONTHLY")])
-                .benefits(vec![json!({"component": 7010, "start": "2026-01-01", "end": null, "value": "200.00"})])
-                .one_time(vec![one_time("Referral bonus", "2026-03-10", "500.00", "EUR")])
-                .period_data(vec![json!({"period": "2026-03", "component": 4001, "value": "500.00"})]),
+                .with(List::Recurring, vec![recurring("Car allowance", "2026-01-01", "200.00", "MONTHLY")])
+                .with(
+                    List::Benefits,
+                    vec![json!({"component": 7010, "start": "2026-01-01", "end": null, "value": "200.00"})],
+                )
+                .with(List::OneTime, vec![one_time("Referral bonus", "2026-03-10", "500.00", "EUR")])
+                .with(List::PeriodData, vec![json!({"period": "2026-03", "component": 4001, "value": "500.00"})]),
         );
     }
     list

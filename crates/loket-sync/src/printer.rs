@@ -69,6 +69,14 @@ impl Printer {
         }
     }
 
+    /// A list of records: the whole list as one JSON value with `--json`, else a line for each record.
+    pub fn records<T: serde::Serialize + Display>(&self, records: &[T]) {
+        match self.mode {
+            Mode::Json => self.line(serde_json::json!(records)),
+            Mode::Text => records.iter().for_each(|record| self.line(record)),
+        }
+    }
+
     /// `warning: …` on stderr.
     pub fn warn(&self, text: impl Display) {
         eprintln!("warning: {text}");

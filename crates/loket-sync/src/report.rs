@@ -217,3 +217,36 @@ pub fn exit_status(plan: &Plan, extra_issues: &[Issue]) -> ExitStatus {
         ExitStatus::Success
     }
 }
+
+impl std::fmt::Display for crate::store::RunRow {
+    /// A run as `loket-sync runs` lists it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "run {} {} by {} at {} (as of {}): {}; {} planned, {} sent; {} error(s), {} warning(s){}",
+            self.id,
+            self.command,
+            self.who,
+            self.started_at,
+            self.run_date,
+            self.outcome.as_deref().unwrap_or("did not finish (crashed or still running)"),
+            self.writes_planned,
+            self.writes_sent,
+            self.errors,
+            self.warnings,
+            if self.allow_mass_changes { "; --allow-mass-changes" } else { "" }
+        )
+    }
+}
+
+impl std::fmt::Display for crate::store::JournalRow {
+    /// A journal entry as `loket-sync log` lists it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let outcome = self.outcome.as_ref().map(|outcome| format!(" → {outcome}")).unwrap_or_default();
+        write!(
+            f,
+            "{} run {} {} employee {} [{}] {}{outcome}",
+            self.at, self.run_id, self.phase, self.employee_number, self.rule, self.description
+        )
+    }
+}

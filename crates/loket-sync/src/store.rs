@@ -119,7 +119,7 @@ fn now() -> String {
 }
 
 /// A run as listed by `loket-sync runs`.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
 pub struct RunRow {
     pub id: i64,
     pub command: String,
@@ -135,7 +135,7 @@ pub struct RunRow {
     pub allow_mass_changes: bool,
 }
 
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
 pub struct IssueRow {
     pub run_id: i64,
     pub code: String,
@@ -146,7 +146,7 @@ pub struct IssueRow {
     pub message: String,
 }
 
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
 pub struct JournalRow {
     pub id: i64,
     pub run_id: i64,
@@ -168,25 +168,32 @@ pub struct RunStart<'a> {
     pub allow_mass_changes: bool,
 }
 
+/// How a run ended: its outcome in words, the plan, the writes sent and the issues the apply added.
+pub struct RunEnd<'a> {
+    pub run_id: i64,
+    pub outcome: &'a str,
+    pub plan: &'a Plan,
+    pub sent: usize,
+    pub extra_issues: &'a [Issue],
+}
+
+impl<'a> RunEnd<'a> {
+    /// A run that ended before any write was sent (refused, not confirmed, or without a plan).
+    pub fn unapplied(run_id: i64, outcome: &'a str, plan: &'a Plan) -> RunEnd<'a> {
+        RunEnd { run_id, outcome, plan, sent: 0, extra_issues: &[] }
+    }
+}
+
+/// What a write came to: sent, or Loket's error.
+pub type WriteOutcome<'a> = Result<(), &'a LoketError>;
+
 /// The memory of loket-sync. A PostgreSQL store would implement the same.
 #[allow(async_fn_in_trait)]
 pub trait Store: Send + Sync {
     async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError>;
-    async fn finish_run(
-        &self,
-        run_id: i64,
-        outcome: &str,
-        plan: &Plan,
-        sent: usize,
-        extra_issues: &[Issue],
-    ) -> Result<(), StoreError>;
+    async fn finish_run(&self, run: &RunEnd<'_>) -> Result<(), StoreError>;
     async fn journal_intent(&self, run_id: i64, write: &Write) -> Result<(), StoreError>;
-    async fn journal_result(
-        &self,
-        run_id: i64,
-        write: &Write,
-        outcome: Result<(), &LoketError>,
-    ) -> Result<(), StoreError>;
+    async fn journal_result(&self, run_id: i64, write: &Write, outcome: WriteOutcome<'_>) -> Result<(), StoreError>;
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError>;
     async fn issues(&self, run_id: Option<i64>) -> Result<Vec<IssueRow>, StoreError>;
     async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError>;
@@ -364,14 +371,8 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    async fn finish_run(
-        &self,
-        run_id: i64,
-        outcome: &str,
-        plan: &Plan,
-        sent: usize,
-        extra_issues: &[Issue],
-    ) -> Result<(), StoreError> {
+    async fn finish_run(&self, run: &RunEnd<'_>) -> Result<(), StoreError> {
+        let RunEnd { run_id, outcome, plan, sent, extra_issues } = *run;
         let issues: Vec<&Issue> = plan.issues.iter().chain(extra_issues).collect();
         let count =
             |severity: engine::Severity| issues.iter().filter(|issue| issue.severity == severity).count() as i64;
@@ -409,12 +410,7 @@ impl Store for SqliteStore {
         self.journal(run_id, write, "intent", None).await
     }
 
-    async fn journal_result(
-        &self,
-        run_id: i64,
-        write: &Write,
-        outcome: Result<(), &LoketError>,
-    ) -> Result<(), StoreError> {
+    async fn journal_result(&self, run_id: i64, write: &Write, outcome: WriteOutcome<'_>) -> Result<(), StoreError> {
         let outcome = match outcome {
             Ok(()) => "ok".to_string(),
             Err(error) => format!("failed: {}", chain(error)),
@@ -423,28 +419,13 @@ impl Store for SqliteStore {
     }
 
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT id, command, started_at, finished_at, who, run_date, outcome, writes_planned, writes_sent, errors, warnings, allow_mass_changes FROM runs ORDER BY id DESC LIMIT ?",
         )
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        convert_rows(&rows, |row| {
-            Ok(RunRow {
-                id: row.try_get("id")?,
-                command: row.try_get("command")?,
-                started_at: row.try_get("started_at")?,
-                finished_at: row.try_get("finished_at")?,
-                who: row.try_get("who")?,
-                run_date: row.try_get("run_date")?,
-                outcome: row.try_get("outcome")?,
-                writes_planned: row.try_get("writes_planned")?,
-                writes_sent: row.try_get("writes_sent")?,
-                errors: row.try_get("errors")?,
-                warnings: row.try_get("warnings")?,
-                allow_mass_changes: row.try_get("allow_mass_changes")?,
-            })
-        })
+        Ok(rows)
     }
 
     async fn issues(&self, run_id: Option<i64>) -> Result<Vec<IssueRow>, StoreError> {
@@ -452,25 +433,15 @@ impl Store for SqliteStore {
             Some(id) => id,
             None => sqlx::query("SELECT COALESCE(MAX(id), 0) FROM runs").fetch_one(&self.pool).await?.try_get(0)?,
         };
-        let rows = sqlx::query("SELECT run_id, code, severity, person, employee_number, period, message FROM issues WHERE run_id = ? ORDER BY code, id")
+        let rows = sqlx::query_as("SELECT run_id, code, severity, person, employee_number, period, message FROM issues WHERE run_id = ? ORDER BY code, id")
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
-        convert_rows(&rows, |row| {
-            Ok(IssueRow {
-                run_id: row.try_get("run_id")?,
-                code: row.try_get("code")?,
-                severity: row.try_get("severity")?,
-                person: row.try_get("person")?,
-                employee_number: row.try_get("employee_number")?,
-                period: row.try_get("period")?,
-                message: row.try_get("message")?,
-            })
-        })
+        Ok(rows)
     }
 
     async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT id, run_id, at, phase, employee_number, rule, description, before_value, after_value, outcome FROM journal WHERE (? IS NULL OR employee_number = ?) AND (? IS NULL OR run_id = ?) ORDER BY id",
         )
         .bind(employee.map(|number| number.to_string()))
@@ -479,20 +450,7 @@ impl Store for SqliteStore {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        convert_rows(&rows, |row| {
-            Ok(JournalRow {
-                id: row.try_get("id")?,
-                run_id: row.try_get("run_id")?,
-                at: row.try_get("at")?,
-                phase: row.try_get("phase")?,
-                employee_number: row.try_get("employee_number")?,
-                rule: row.try_get("rule")?,
-                description: row.try_get("description")?,
-                before_value: row.try_get("before_value")?,
-                after_value: row.try_get("after_value")?,
-                outcome: row.try_get("outcome")?,
-            })
-        })
+        Ok(rows)
     }
 
     async fn last_written(&self) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
@@ -559,12 +517,4 @@ impl Store for SqliteStore {
             .await?;
         Ok(())
     }
-}
-
-/// Every row in domain form; a row that cannot be read (a hand-edited column) fails them all, naming it.
-fn convert_rows<T>(
-    rows: &[sqlx::sqlite::SqliteRow],
-    convert: impl Fn(&sqlx::sqlite::SqliteRow) -> Result<T, sqlx::Error>,
-) -> Result<Vec<T>, StoreError> {
-    Ok(rows.iter().map(convert).collect::<Result<Vec<_>, sqlx::Error>>()?)
 }

@@ -164,7 +164,6 @@ impl Shared {
 
 impl AdministeredState for Shared {
     type Section = LoketSection;
-    type LoadError = ScenarioError;
     const SECTION_NAME: &'static str = "loket";
 
     fn instruments(&self) -> &Instruments {
@@ -206,7 +205,7 @@ impl LoketEmulator {
         lock(&self.shared.world).section.administration_id()
     }
 
-    administered_emulator_methods!(LoketSection, ScenarioError);
+    administered_emulator_methods!(LoketSection);
 
     /// The writes (POST, PUT, PATCH, DELETE under `/v2/`) received since the last load, refused ones included.
     pub fn writes(&self) -> usize {

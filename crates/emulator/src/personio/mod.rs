@@ -81,7 +81,6 @@ fn check_section(section: &PersonioSection) -> Result<(), ScenarioError> {
 
 impl AdministeredState for Shared {
     type Section = PersonioSection;
-    type LoadError = ScenarioError;
     const SECTION_NAME: &'static str = "personio";
 
     fn instruments(&self) -> &Instruments {
@@ -124,7 +123,7 @@ impl PersonioEmulator {
         lock(&self.shared.section).legal_entity.id.clone()
     }
 
-    administered_emulator_methods!(PersonioSection, ScenarioError);
+    administered_emulator_methods!(PersonioSection);
 
     pub fn router(&self) -> Router {
         let shared = Arc::clone(&self.shared);

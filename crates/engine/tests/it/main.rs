@@ -4,6 +4,7 @@
 mod support;
 
 mod config;
+mod errors;
 mod guarantees;
 mod model;
 mod one_time;

@@ -18,26 +18,7 @@ pub async fn show(context: &Context<'_>, what: History) -> anyhow::Result<ExitSt
     }
     let store = SqliteStore::open(&settings.state.path).await?;
     match what {
-        History::Runs(limit) => {
-            let runs = store.runs(limit).await?;
-            printer.value(&serde_json::json!(runs));
-            for run in runs.iter().filter(|_| !printer.json()) {
-                printer.line(format!(
-                    "run {} {} by {} at {} (as of {}): {}; {} planned, {} sent; {} error(s), {} warning(s){}",
-                    run.id,
-                    run.command,
-                    run.who,
-                    run.started_at,
-                    run.run_date,
-                    run.outcome.as_deref().unwrap_or("did not finish (crashed or still running)"),
-                    run.writes_planned,
-                    run.writes_sent,
-                    run.errors,
-                    run.warnings,
-                    if run.allow_mass_changes { "; --allow-mass-changes" } else { "" }
-                ));
-            }
-        }
+        History::Runs(limit) => printer.records(&store.runs(limit).await?),
         History::Issues(run) => {
             let issues = store.issues(run).await?;
             printer.value(&serde_json::json!(issues));
@@ -60,22 +41,7 @@ pub async fn show(context: &Context<'_>, what: History) -> anyhow::Result<ExitSt
                 printer.line("No issues.");
             }
         }
-        History::Log(employee, run) => {
-            let rows = store.log(employee, run).await?;
-            printer.value(&serde_json::json!(rows));
-            for row in rows.iter().filter(|_| !printer.json()) {
-                printer.line(format!(
-                    "{} run {} {} employee {} [{}] {}{}",
-                    row.at,
-                    row.run_id,
-                    row.phase,
-                    row.employee_number,
-                    row.rule,
-                    row.description,
-                    row.outcome.as_ref().map(|outcome| format!(" → {outcome}")).unwrap_or_default()
-                ));
-            }
-        }
+        History::Log(employee, run) => printer.records(&store.log(employee, run).await?),
     }
     Ok(ExitStatus::Success)
 }

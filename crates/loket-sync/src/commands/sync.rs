@@ -12,7 +12,7 @@ use crate::journal::{CrashPoint, Journal};
 use crate::report;
 use crate::runner::{self, Connections, PlanError, Planned};
 use crate::settings::Settings;
-use crate::store::{self, SqliteStore, Store as _};
+use crate::store::{self, RunEnd, SqliteStore, Store as _};
 
 /// What `plan` was asked to do.
 pub struct PlanOptions<'a> {
@@ -139,14 +139,14 @@ async fn sync_locked(
         result => {
             let empty = engine::plan(&Default::default(), &Default::default(), config, today, false);
             let outcome = if result.is_ok() { "configuration error" } else { "no plan" };
-            let _ = store.finish_run(run_id, outcome, &empty, 0, &[]).await;
+            let _ = store.finish_run(&RunEnd::unapplied(run_id, outcome, &empty)).await;
             return result.map(|_| ExitStatus::Error);
         }
     };
     if let Some(saved) = options.saved_plan
         && let Err(error) = crate::saved_plan::check(saved, &planned, config, today)
     {
-        let _ = store.finish_run(run_id, "refused: stale saved plan", &planned.plan, 0, &[]).await;
+        let _ = store.finish_run(&RunEnd::unapplied(run_id, "refused: stale saved plan", &planned.plan)).await;
         return Err(error.into());
     }
     let pending = planned.plan.n_writes();
@@ -158,14 +158,14 @@ async fn sync_locked(
     }
     if pending > 0 && !options.yes {
         if !std::io::stdin().is_terminal() {
-            let _ = store.finish_run(run_id, "not confirmed", &planned.plan, 0, &[]).await;
+            let _ = store.finish_run(&RunEnd::unapplied(run_id, "not confirmed", &planned.plan)).await;
             anyhow::bail!("{pending} change(s) are pending; confirm with --yes when running without a terminal");
         }
         printer.prompt(format!("Apply {pending} change(s) to Loket? [y/N] "));
         let mut answer = String::new();
         if std::io::stdin().read_line(&mut answer).is_err() || !matches!(answer.trim(), "y" | "Y" | "yes") {
             printer.line("Nothing was changed.");
-            let _ = store.finish_run(run_id, "not confirmed", &planned.plan, 0, &[]).await;
+            let _ = store.finish_run(&RunEnd::unapplied(run_id, "not confirmed", &planned.plan)).await;
             return Ok(ExitStatus::Pending);
         }
     }
@@ -184,7 +184,16 @@ async fn sync_locked(
     } else {
         format!("applied {} write(s)", applied.sent)
     };
-    if let Err(error) = store.finish_run(run_id, &outcome, &planned.plan, applied.sent, &applied.issues).await {
+    if let Err(error) = store
+        .finish_run(&RunEnd {
+            run_id,
+            outcome: &outcome,
+            plan: &planned.plan,
+            sent: applied.sent,
+            extra_issues: &applied.issues,
+        })
+        .await
+    {
         printer.warn(format!("the run could not be recorded: {}", chain(&error)));
     }
     let mut value = report::plan_json(&planned.plan, &applied.issues);

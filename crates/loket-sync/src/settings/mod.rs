@@ -97,6 +97,38 @@ mod reader;
 
 use reader::{Reader, Section, type_name};
 
+/// The settings each section knows; any other key is an error that lists these.
+#[rustfmt::skip]
+const KNOWN_KEYS: &[(&str, &[&str])] = &[
+    ("personio", &[
+        "base_url", "legal_entity", "client_id", "client_id_env", "client_secret_env", "client_secret_file",
+        "client_secret", "app_id", "concurrency",
+    ]),
+    ("loket", &[
+        "environment", "base_url", "oauth_url", "employer_id", "payroll_administration_id", "client_id",
+        "client_secret_env", "client_secret_file", "client_secret", "redirect_port", "requests_per_second",
+        "concurrency", "token_file",
+    ]),
+    ("sync", &[
+        "compensation_start_date", "salary", "recurring", "one_time", "horizon_months", "employee_number_attribute",
+        "income_number_attribute",
+    ]),
+    ("guard", &[
+        "max_delete_fraction", "max_wage_decrease_fraction",
+    ]),
+    ("state", &[
+        "path", "lock_minutes",
+    ]),
+    ("mappings", &[
+        "personio_type", "benefit_component", "deduction_component",
+    ]),
+];
+
+/// The settings a section knows.
+fn known_keys(section: &str) -> &'static [&'static str] {
+    KNOWN_KEYS.iter().find(|(name, _)| *name == section).map_or(&[], |(_, keys)| keys)
+}
+
 /// Reads and checks a configuration file.
 pub fn load(path: &Path, env: &dyn Environment) -> Result<Settings, Vec<FieldError>> {
     let text = std::fs::read_to_string(path).map_err(|error| {
@@ -141,24 +173,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
         |name: &'static str| Section { name, occurrence: 0, table: table(name), field_prefix: format!("{name}.") };
 
     // [personio]
-    let personio = section("personio");
-    if personio.table.is_none() {
-        reader.error(None, "personio".to_string(), None, "the [personio] section is missing");
-    }
-    reader.check_keys(
-        &personio,
-        &[
-            "base_url",
-            "legal_entity",
-            "client_id",
-            "client_id_env",
-            "client_secret_env",
-            "client_secret_file",
-            "client_secret",
-            "app_id",
-            "concurrency",
-        ],
-    );
+    let personio = reader.required(section("personio"), known_keys("personio"));
     let personio_url = reader.url(&personio, "base_url", PERSONIO_URL);
     let legal_entity = reader.string(&personio, "legal_entity", true).unwrap_or_default();
     let personio_client_id = reader
@@ -184,28 +199,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     let personio_concurrency = reader.integer(&personio, "concurrency", 1..=64).unwrap_or(8) as usize;
 
     // [loket]
-    let loket = section("loket");
-    if loket.table.is_none() {
-        reader.error(None, "loket".to_string(), None, "the [loket] section is missing");
-    }
-    reader.check_keys(
-        &loket,
-        &[
-            "environment",
-            "base_url",
-            "oauth_url",
-            "employer_id",
-            "payroll_administration_id",
-            "client_id",
-            "client_secret_env",
-            "client_secret_file",
-            "client_secret",
-            "redirect_port",
-            "requests_per_second",
-            "concurrency",
-            "token_file",
-        ],
-    );
+    let loket = reader.required(section("loket"), known_keys("loket"));
     let (default_base, default_oauth) = match reader.string(&loket, "environment", false).as_deref() {
         None | Some("production") => LOKET_PRODUCTION,
         Some("acceptance") => LOKET_ACCEPTANCE,
@@ -232,22 +226,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
         base.join(reader.string(&loket, "token_file", false).unwrap_or_else(|| "loket-tokens.json".to_string()));
 
     // [sync]
-    let sync = section("sync");
-    if sync.table.is_none() {
-        reader.error(None, "sync".to_string(), None, "the [sync] section is missing");
-    }
-    reader.check_keys(
-        &sync,
-        &[
-            "compensation_start_date",
-            "salary",
-            "recurring",
-            "one_time",
-            "horizon_months",
-            "employee_number_attribute",
-            "income_number_attribute",
-        ],
-    );
+    let sync = reader.required(section("sync"), known_keys("sync"));
     let start = reader.date(&sync, "compensation_start_date", true);
     let mut config = Config::new(legal_entity.clone(), start.unwrap_or(Date::MIN));
     config.salary = reader.boolean(&sync, "salary");
@@ -264,8 +243,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     }
 
     // [guard]
-    let guard = section("guard");
-    reader.check_keys(&guard, &["max_delete_fraction", "max_wage_decrease_fraction"]);
+    let guard = reader.optional(section("guard"), known_keys("guard"));
     if let Some(value) = reader.fraction(&guard, "max_delete_fraction") {
         config.max_delete_fraction = value;
     }
@@ -274,8 +252,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     }
 
     // [state]
-    let state = section("state");
-    reader.check_keys(&state, &["path", "lock_minutes"]);
+    let state = reader.optional(section("state"), known_keys("state"));
     let state_path = base.join(reader.string(&state, "path", false).unwrap_or_else(|| "loket-sync.db".to_string()));
     let lock_minutes = reader.integer(&state, "lock_minutes", 1..=24 * 60).unwrap_or(30);
     let who = env
@@ -303,7 +280,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
                     table: Some(table),
                     field_prefix: format!("mappings[{index}]."),
                 };
-                reader.check_keys(&mapping, &["personio_type", "benefit_component", "deduction_component"]);
+                reader.check_keys(&mapping, known_keys("mappings"));
                 let personio_type = reader.string(&mapping, "personio_type", true).unwrap_or_default();
                 let component = |reader: &mut Reader, key: &str| {
                     reader.integer(&mapping, key, 1..=i64::from(u32::MAX)).map(|key| ComponentKey(key as u32))

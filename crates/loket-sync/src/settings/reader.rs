@@ -59,6 +59,11 @@ impl Reader<'_> {
         }
     }
 
+    /// An error in `key` of `section`, at the key's line.
+    pub(super) fn refuse(&mut self, section: &Section, key: &str, message: impl Into<String>) {
+        self.error(section.at(), section.field(key), Some(key), message);
+    }
+
     pub(super) fn error(
         &mut self,
         section: Option<(&str, usize)>,
@@ -106,6 +111,21 @@ pub(super) fn type_name(value: &Value) -> &'static str {
 }
 
 impl Reader<'_> {
+    /// A section the file must have: an error when it is missing, and one for every key it does not know.
+    pub(super) fn required<'a>(&mut self, section: Section<'a>, known: &[&str]) -> Section<'a> {
+        if section.table.is_none() {
+            let name = section.name;
+            self.error(None, name.to_string(), None, format!("the [{name}] section is missing"));
+        }
+        self.optional(section, known)
+    }
+
+    /// A section the file may leave out: an error for every key it does not know.
+    pub(super) fn optional<'a>(&mut self, section: Section<'a>, known: &[&str]) -> Section<'a> {
+        self.check_keys(&section, known);
+        section
+    }
+
     pub(super) fn check_keys(&mut self, section: &Section, allowed: &[&str]) {
         let Some(table) = section.table else { return };
         for key in table.keys() {
@@ -115,12 +135,7 @@ impl Reader<'_> {
                     .find(|candidate| candidate.contains(key.as_str()) || key.contains(*candidate))
                     .map(|candidate| format!(" Did you mean `{candidate}`?"))
                     .unwrap_or_default();
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("unknown setting.{hint} Known: {}.", allowed.join(", ")),
-                );
+                self.refuse(section, key, format!("unknown setting.{hint} Known: {}.", allowed.join(", ")));
             }
         }
     }
@@ -129,17 +144,12 @@ impl Reader<'_> {
         match section.get(key) {
             Some(Value::String(text)) if !text.trim().is_empty() => Some(text.trim().to_string()),
             Some(Value::String(_)) if required => {
-                self.error(section.at(), section.field(key), Some(key), "must not be empty");
+                self.refuse(section, key, "must not be empty");
                 None
             }
             Some(Value::String(_)) => None,
             Some(other) => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("must be a string in quotes, not {}", type_name(other)),
-                );
+                self.refuse(section, key, format!("must be a string in quotes, not {}", type_name(other)));
                 None
             }
             None if required => {
@@ -154,12 +164,7 @@ impl Reader<'_> {
         match section.get(key) {
             Some(Value::Boolean(value)) => *value,
             Some(other) => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("must be true or false, not {}", type_name(other)),
-                );
+                self.refuse(section, key, format!("must be true or false, not {}", type_name(other)));
                 false
             }
             None => false,
@@ -175,21 +180,11 @@ impl Reader<'_> {
         match section.get(key) {
             Some(Value::Integer(value)) if range.contains(value) => Some(*value),
             Some(Value::Integer(value)) => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("{value} is out of range; use {} to {}", range.start(), range.end()),
-                );
+                self.refuse(section, key, format!("{value} is out of range; use {} to {}", range.start(), range.end()));
                 None
             }
             Some(other) => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("must be a whole number, not {}", type_name(other)),
-                );
+                self.refuse(section, key, format!("must be a whole number, not {}", type_name(other)));
                 None
             }
             None => None,
@@ -202,24 +197,14 @@ impl Reader<'_> {
             Value::Integer(value) => value.to_string(),
             Value::String(text) => text.clone(),
             other => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("must be a number from 0 to 1, not {}", type_name(other)),
-                );
+                self.refuse(section, key, format!("must be a number from 0 to 1, not {}", type_name(other)));
                 return None;
             }
         };
         match value.parse::<Decimal>() {
             Ok(value) if value >= Decimal::ZERO && value <= Decimal::ONE => Some(value),
             _ => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("`{value}` must be a number from 0 to 1, such as 0.25"),
-                );
+                self.refuse(section, key, format!("`{value}` must be a number from 0 to 1, such as 0.25"));
                 None
             }
         }
@@ -230,12 +215,7 @@ impl Reader<'_> {
             Some(Value::String(text)) => text.clone(),
             Some(Value::Datetime(datetime)) => datetime.to_string(),
             Some(other) => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("must be a date such as 2026-01-01, not {}", type_name(other)),
-                );
+                self.refuse(section, key, format!("must be a date such as 2026-01-01, not {}", type_name(other)));
                 return None;
             }
             None if required => {
@@ -252,12 +232,7 @@ impl Reader<'_> {
         match text.parse::<Date>() {
             Ok(date) => Some(date),
             Err(_) => {
-                self.error(
-                    section.at(),
-                    section.field(key),
-                    Some(key),
-                    format!("`{text}` is not a date; write it as YYYY-MM-DD"),
-                );
+                self.refuse(section, key, format!("`{text}` is not a date; write it as YYYY-MM-DD"));
                 None
             }
         }
@@ -268,7 +243,7 @@ impl Reader<'_> {
         match text.parse::<Url>() {
             Ok(url) if url.scheme() == "https" || url.scheme() == "http" => url,
             _ => {
-                self.error(section.at(), section.field(key), Some(key), format!("`{text}` is not an http(s) URL"));
+                self.refuse(section, key, format!("`{text}` is not an http(s) URL"));
                 default.parse().unwrap_or_else(|_| Url::parse("https://invalid.example").expect("a constant URL"))
             }
         }
