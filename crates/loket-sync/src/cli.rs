@@ -111,6 +111,65 @@ pub enum Command {
         #[command(subcommand)]
         action: ScenarioAction,
     },
+    /// Run the service: many connections, plans waiting for approval, users, and an HTTP API under /api/v1.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        store: ServiceStore,
+        /// Mark the session cookie Secure: the service is reached over TLS (directly or behind a proxy).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// The service's users.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+    /// The service's connections.
+    Connections {
+        #[command(subcommand)]
+        action: ConnectionsAction,
+    },
+}
+
+/// The service's state store and the key of the secrets in it.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServiceStore {
+    /// The service's state store (SQLite).
+    #[arg(long, default_value = "loket-sync-service.db")]
+    pub state: PathBuf,
+    /// A file holding the key (64 hex digits) instead of the LOKET_SYNC_KEY variable.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum UsersAction {
+    /// Add a user; the password comes from LOKET_SYNC_PASSWORD or the first line of standard input.
+    Add {
+        name: String,
+        /// viewer, operator or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// The same as --role admin (the first admin).
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        store: ServiceStore,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConnectionsAction {
+    /// Import configuration files (with the secrets they name, and the Loket tokens of their token file) as
+    /// connections, each validated as `check` validates; a connection of the same name is replaced.
+    Import {
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        store: ServiceStore,
+    },
 }
 
 #[derive(Subcommand)]

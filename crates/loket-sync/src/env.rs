@@ -13,3 +13,7 @@ pub const RUST_LOG: &str = "RUST_LOG";
 /// Who runs loket-sync, recorded with each run (on Windows `USERNAME`).
 pub const USER: &str = "USER";
 pub const USERNAME: &str = "USERNAME";
+/// The service's key for the secrets in its store: 64 hex digits (or `--key-file`).
+pub const LOKET_SYNC_KEY: &str = "LOKET_SYNC_KEY";
+/// The password of `users add`, for scripts; otherwise it is read from standard input.
+pub const LOKET_SYNC_PASSWORD: &str = "LOKET_SYNC_PASSWORD";

@@ -27,5 +27,6 @@ pub mod report;
 pub mod runner;
 pub mod saved_plan;
 pub mod scenario_run;
+pub mod service;
 pub mod settings;
 pub mod store;

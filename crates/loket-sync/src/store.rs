@@ -49,60 +49,16 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "runs, issues, journal, locks",
-    r#"
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    command TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    who TEXT NOT NULL,
-    run_date TEXT NOT NULL,
-    outcome TEXT,
-    writes_planned INTEGER NOT NULL DEFAULT 0,
-    writes_sent INTEGER NOT NULL DEFAULT 0,
-    errors INTEGER NOT NULL DEFAULT 0,
-    warnings INTEGER NOT NULL DEFAULT 0,
-    allow_mass_changes INTEGER NOT NULL DEFAULT 0,
-    guard_report TEXT
-);
-CREATE TABLE issues (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    code TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    person TEXT,
-    employee_number TEXT,
-    period TEXT,
-    message TEXT NOT NULL
-);
-CREATE TABLE journal (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    at TEXT NOT NULL,
-    phase TEXT NOT NULL CHECK (phase IN ('intent', 'result')),
-    employment_id TEXT NOT NULL,
-    employee_number TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    record_key TEXT NOT NULL,
-    description TEXT NOT NULL,
-    before_value TEXT,
-    after_value TEXT,
-    outcome TEXT
-);
-CREATE INDEX journal_employee ON journal(employee_number);
-CREATE INDEX journal_record ON journal(record_key);
-CREATE TABLE locks (
-    key TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    acquired_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-"#,
-)];
+/// The schema, one file a version; a version once released is never edited.
+// 0001_runs.sql starts with a blank line: its text (and so its checksum in databases) is as first released.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "runs, issues, journal, locks", include_str!("migrations/0001_runs.sql")),
+    (
+        2,
+        "the service: connections, logins, users, plans, approvals, audit",
+        include_str!("migrations/0002_service.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations: Vec<Migration> = MIGRATIONS
@@ -302,7 +258,21 @@ impl SqliteStore {
             .iter()
             .map(|row| row.get::<String, _>(0))
             .collect();
-        let ours = ["runs", "issues", "journal", "locks", "_sqlx_migrations"];
+        let ours = [
+            "runs",
+            "issues",
+            "journal",
+            "locks",
+            "_sqlx_migrations",
+            "loket_logins",
+            "connections",
+            "users",
+            "sessions",
+            "api_tokens",
+            "plans",
+            "approvals",
+            "audit",
+        ];
         if let Some(foreign) =
             tables.iter().find(|table| !ours.contains(&table.as_str()) && !table.starts_with("sqlite_"))
         {
@@ -321,6 +291,11 @@ impl SqliteStore {
             }
         }
         Ok(migrator().run(&self.pool).await?)
+    }
+
+    /// The pool, for the service's own tables (`service/records.rs`).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     pub async fn close(self) {

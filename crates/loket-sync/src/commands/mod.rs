@@ -5,6 +5,7 @@
 
 mod history;
 mod local;
+mod serve;
 mod setup;
 mod sync;
 
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use jiff::civil::Date;
 
-use crate::cli::{Cli, Command, ConnectService, ScenarioAction};
+use crate::cli::{Cli, Command, ConnectService, ConnectionsAction, ScenarioAction, UsersAction};
 use crate::printer::Printer;
 use crate::settings::{self, FieldError, ProcessEnvironment, Settings};
 
@@ -57,6 +58,7 @@ fn today_in_amsterdam() -> Date {
 
 /// Runs the command the command line names.
 pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let fixed_today = cli.today.is_some();
     let today = cli.today.unwrap_or_else(today_in_amsterdam);
     if !(1900..=2200).contains(&today.year()) {
         anyhow::bail!("--today {today} is not a plausible run date; use a date between 1900 and 2200");
@@ -94,6 +96,16 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ScenarioAction::Check { files } => local::scenario_check(&context, &files),
             ScenarioAction::Plan { file } => local::scenario_plan(&context, &file),
         },
+        Command::Serve { listen, store, secure_cookies } => {
+            let options = crate::service::api::ApiOptions { secure_cookies };
+            serve::serve(&context, &listen, &store, fixed_today, options).await
+        }
+        Command::Users { action: UsersAction::Add { name, role, admin, store } } => {
+            serve::add_user(&context, &name, &role, admin, &store).await
+        }
+        Command::Connections { action: ConnectionsAction::Import { files, store } } => {
+            serve::import(&context, &files, &store).await
+        }
     }
 }
 

@@ -1,0 +1,147 @@
+//! The service's verbs: `serve` (the HTTP API until SIGTERM or Ctrl-C), `users add`, `connections import`.
+
+use std::io::BufRead as _;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+
+use super::{Context, ExitStatus};
+use crate::cli::ServiceStore;
+use crate::service::api::{self, ApiOptions};
+use crate::service::users::{self, Role};
+use crate::service::{Clock, FixedDate, KeySource, Service, SystemClock, connection};
+use crate::settings::ProcessEnvironment;
+
+async fn open(context: &Context<'_>, store: &ServiceStore, fixed_today: bool) -> anyhow::Result<Service> {
+    let key = match (&store.key_file, std::env::var(crate::env::LOKET_SYNC_KEY).ok().filter(|key| !key.is_empty())) {
+        (Some(path), _) => KeySource::File(path),
+        (None, Some(hex)) => KeySource::Hex(SecretString::from(hex)),
+        (None, None) => KeySource::None,
+    };
+    let clock: Arc<dyn Clock> = if fixed_today { Arc::new(FixedDate(context.today)) } else { Arc::new(SystemClock) };
+    Service::open(&store.state, key, clock)
+        .await
+        .with_context(|| format!("the service's state store {} cannot be used", store.state.display()))
+}
+
+pub async fn serve(
+    context: &Context<'_>,
+    listen: &str,
+    store: &ServiceStore,
+    fixed_today: bool,
+    options: ApiOptions,
+) -> anyhow::Result<ExitStatus> {
+    let service = Arc::new(open(context, store, fixed_today).await?);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; pass another address with --listen"))?;
+    let address = listener.local_addr().context("the listening address cannot be read")?;
+    context.printer.note(format!("loket-sync serves on http://{address} (state store {})", store.state.display()));
+    api::serve(listener, service, options, shutdown_signal()).await.context("the service stopped")?;
+    context.printer.note("loket-sync stopped");
+    Ok(ExitStatus::Success)
+}
+
+/// SIGTERM or Ctrl-C. The server then stops taking requests and lets the ones under way finish: an approval
+/// that is applying finishes its run, which is recorded.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+pub async fn add_user(
+    context: &Context<'_>,
+    name: &str,
+    role: &str,
+    admin: bool,
+    store: &ServiceStore,
+) -> anyhow::Result<ExitStatus> {
+    let role = if admin {
+        Role::Admin
+    } else {
+        Role::parse(role).ok_or_else(|| users::UserError::BadRole(role.to_string()))?
+    };
+    let password = match std::env::var(crate::env::LOKET_SYNC_PASSWORD).ok().filter(|text| !text.is_empty()) {
+        Some(password) => password,
+        None => {
+            context.printer.prompt(format!("Password for {name} (at least {} characters): ", users::MIN_PASSWORD));
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("the password cannot be read from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let service = open(context, store, false).await?;
+    let user = users::add_user(&service.records, name, role, &password).await?;
+    service
+        .records
+        .audit(crate::service::records::AuditEntry {
+            who: "command line",
+            action: "user added",
+            subject: format!("user {}", user.name),
+            before: None,
+            after: Some(role.as_str().to_string()),
+        })
+        .await?;
+    context.printer.line(format!("user {} added as {}", user.name, role.as_str()));
+    Ok(ExitStatus::Success)
+}
+
+pub async fn import(
+    context: &Context<'_>,
+    files: &[std::path::PathBuf],
+    store: &ServiceStore,
+) -> anyhow::Result<ExitStatus> {
+    if files.is_empty() {
+        anyhow::bail!("name the configuration files to import: loket-sync connections import FILE…");
+    }
+    let service = open(context, store, true).await?;
+    let mut status = ExitStatus::Success;
+    for file in files {
+        let name = file.file_stem().and_then(|stem| stem.to_str()).unwrap_or("connection").to_string();
+        let result = async {
+            let (settings, text, secrets) = connection::read_for_import(file, &ProcessEnvironment)?;
+            service.save_connection("command line", &name, &settings, &text, secrets).await
+        }
+        .await;
+        match result {
+            Ok(saved) => {
+                context.printer.value(&serde_json::json!({"file": file, "saved": saved}));
+                let check = match &saved.check {
+                    connection::CheckResult::Valid { .. } => "valid against both systems".to_string(),
+                    connection::CheckResult::NotChecked { reasons } => {
+                        format!("not checked yet: {}", reasons.join("; "))
+                    }
+                };
+                context.printer.text(format!(
+                    "{}: connection `{name}` (id {}) saved; {check}",
+                    file.display(),
+                    saved.connection.id
+                ));
+            }
+            Err(error) => {
+                status = ExitStatus::Error;
+                context
+                    .printer
+                    .error(&anyhow::Error::new(error).context(format!("{} was not imported", file.display())));
+            }
+        }
+    }
+    Ok(status)
+}

@@ -1,0 +1,106 @@
+//! `loket-sync serve`: many connections (one employer each) in one state store, plans that wait for a
+//! human, approvals (four eyes where a connection asks for two), users with roles, and an HTTP API.
+//!
+//! The HTTP layer (`api.rs`) is thin: it authenticates, parses and renders; what happens is a function of
+//! `Service` here and in `connection.rs` and `plans.rs`, so it is the same whether the API, the CLI or a
+//! schedule asks for it. Every change to a connection, a plan or a user is in the audit journal.
+
+pub mod api;
+pub mod connection;
+pub mod crypto;
+pub mod plans;
+pub mod records;
+pub mod tokens;
+pub mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use crate::store::{SqliteStore, StoreError};
+use crypto::{KeyError, SecretKey};
+use records::Records;
+use users::Throttle;
+
+/// Where the time comes from: the clock, or a test's.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> jiff::Timestamp;
+
+    /// Today in Europe/Amsterdam: the run date of a plan.
+    fn today(&self) -> jiff::civil::Date {
+        let zone = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC);
+        self.now().to_zoned(zone).date()
+    }
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// A clock that stands where it is told (tests, and `--today`): a fixed run date at the real time of day.
+pub struct FixedDate(pub jiff::civil::Date);
+
+impl Clock for FixedDate {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+    fn today(&self) -> jiff::civil::Date {
+        self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(
+        "the state store holds secrets, and no key was given to open them; set LOKET_SYNC_KEY (64 hex digits) or pass --key-file"
+    )]
+    NoKey,
+    #[error("the secret key cannot be used")]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The service: the state store, the key of its secrets, the clock, and the login throttle.
+pub struct Service {
+    pub store: Arc<SqliteStore>,
+    pub records: Records,
+    key: Option<Arc<SecretKey>>,
+    pub clock: Arc<dyn Clock>,
+    pub throttle: Throttle,
+}
+
+/// Where the key comes from: the environment variable's value, or a file.
+pub enum KeySource<'a> {
+    None,
+    Hex(SecretString),
+    File(&'a Path),
+}
+
+impl Service {
+    /// Opens the store. Without a key the service starts only while the store holds no secret: a key that
+    /// goes missing is an error at start, not a failed run later.
+    pub async fn open(path: &Path, key: KeySource<'_>, clock: Arc<dyn Clock>) -> Result<Service, ServiceError> {
+        let store = Arc::new(SqliteStore::open(path).await?);
+        let records = Records { pool: store.pool().clone() };
+        let key = match key {
+            KeySource::None => None,
+            KeySource::Hex(text) => Some(Arc::new(SecretKey::from_hex(&text)?)),
+            KeySource::File(path) => Some(Arc::new(SecretKey::from_file(path)?)),
+        };
+        if key.is_none() && records.holds_secrets().await? {
+            return Err(ServiceError::NoKey);
+        }
+        Ok(Service { store, records, key, clock, throttle: Throttle::default() })
+    }
+
+    /// The key, or the error that says how to give one.
+    pub fn key(&self) -> Result<&Arc<SecretKey>, ServiceError> {
+        self.key.as_ref().ok_or(ServiceError::NoKey)
+    }
+}

@@ -1,0 +1,230 @@
+//! Plans that wait for a human. A plan is made (by hand or by a schedule) and kept `pending` with the
+//! fingerprint of everything it was made from; it is applied only when approved (by one operator, or by two
+//! different ones where the connection asks for four eyes, neither of them the one who asked for the plan),
+//! and only if both systems still give the same fingerprint: otherwise it is `stale`, and a new plan is made
+//! to be approved in its place. A plan without writes is `in_sync` at once. Every decision is journaled.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::Service;
+use super::connection::ConnectionError;
+use super::records::{ApprovalRow, AuditEntry, PlanRow};
+use super::users::User;
+use crate::journal::{CrashPoint, Journal};
+use crate::printer::Printer;
+use crate::runner::{self, PlanError, Planned};
+use crate::store::{RunEnd, RunStart, Store as _};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanningError {
+    #[error("there is no plan {0}")]
+    NotFound(i64),
+    #[error("plan {id} is {status}, not pending: only a pending plan can be approved or rejected")]
+    NotPending { id: i64, status: String },
+    #[error("{0} asked for this plan and so cannot approve it: the connection asks for two other approvers")]
+    OwnPlan(String),
+    #[error("{0} has already decided on this plan")]
+    AlreadyDecided(String),
+    #[error("the plan cannot be made")]
+    Plan(#[source] PlanError),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// A plan as the API shows it: the row, its approvals, and the plan itself (changes, withheld, issues).
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    #[serde(flatten)]
+    pub row: PlanRow,
+    pub approvals: Vec<ApprovalRow>,
+    pub plan: serde_json::Value,
+}
+
+/// What an approval came to.
+#[derive(Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Decision {
+    /// Recorded; more approvals are needed.
+    Waiting { approvals: usize, required: i64 },
+    /// Applied: the run and what it did.
+    Applied { run_id: i64, sent: usize, errors: usize },
+    /// Either system changed since the plan was made: it was not applied; the new plan waits instead.
+    Stale { new_plan_id: i64 },
+    /// Rejected: nothing is written.
+    Rejected,
+}
+
+impl Service {
+    /// Reads both systems and plans; the plan is kept pending (or `in_sync` when it writes nothing).
+    pub async fn make_plan(&self, connection_id: i64, requested_by: Option<&str>) -> Result<PlanView, PlanningError> {
+        let (row, settings, connections) = self.open_connection(connection_id).await?;
+        let today = self.clock.today();
+        let planned = runner::plan(&connections, &settings.sync, today, false).await.map_err(PlanningError::Plan)?;
+        let document = crate::report::plan_json(&planned.plan, &[]);
+        let writes = planned.plan.n_writes() as i64;
+        let plan_row = PlanRow {
+            id: 0,
+            connection_id,
+            status: if writes == 0 { "in_sync" } else { "pending" }.to_string(),
+            requested_by: requested_by.map(str::to_string),
+            run_date: today.to_string(),
+            fingerprint: crate::saved_plan::fingerprint(&planned, &settings.sync, today),
+            document: document.to_string(),
+            writes,
+            created_at: String::new(),
+            decided_at: None,
+            run_id: None,
+        };
+        let id = self.records.insert_plan(&plan_row).await?;
+        self.records
+            .audit(AuditEntry {
+                who: requested_by.unwrap_or("schedule"),
+                action: "plan made",
+                subject: format!("connection {} plan {id}", row.name),
+                before: None,
+                after: Some(format!("{writes} write(s), {}", plan_row.status)),
+            })
+            .await?;
+        self.plan_view(id).await
+    }
+
+    pub async fn plan_view(&self, id: i64) -> Result<PlanView, PlanningError> {
+        let row = self.records.plan(id).await?.ok_or(PlanningError::NotFound(id))?;
+        let approvals = self.records.approvals(id).await?;
+        let plan = serde_json::from_str(&row.document).unwrap_or(serde_json::Value::Null);
+        Ok(PlanView { row, approvals, plan })
+    }
+
+    async fn pending(&self, id: i64) -> Result<PlanRow, PlanningError> {
+        let row = self.records.plan(id).await?.ok_or(PlanningError::NotFound(id))?;
+        if row.status != "pending" {
+            return Err(PlanningError::NotPending { id, status: row.status });
+        }
+        Ok(row)
+    }
+
+    pub async fn reject(&self, user: &User, id: i64) -> Result<Decision, PlanningError> {
+        let row = self.pending(id).await?;
+        if !self.records.insert_approval(id, &user.name, "reject").await? {
+            return Err(PlanningError::AlreadyDecided(user.name.clone()));
+        }
+        if !self.records.move_plan(id, "pending", "rejected", None).await? {
+            return Err(PlanningError::NotPending { id, status: "decided meanwhile".to_string() });
+        }
+        self.journal_decision(user, &row, "plan rejected").await?;
+        Ok(Decision::Rejected)
+    }
+
+    /// Records `user`'s approval; with enough approvals, re-plans, compares fingerprints and applies.
+    pub async fn approve(&self, user: &User, id: i64) -> Result<Decision, PlanningError> {
+        let row = self.pending(id).await?;
+        let connection = self
+            .records
+            .connection(row.connection_id)
+            .await?
+            .ok_or_else(|| ConnectionError::NotFound(row.connection_id.to_string()))?;
+        let required = connection.approvals_required;
+        if required >= 2 && row.requested_by.as_deref() == Some(user.name.as_str()) {
+            return Err(PlanningError::OwnPlan(user.name.clone()));
+        }
+        if !self.records.insert_approval(id, &user.name, "approve").await? {
+            return Err(PlanningError::AlreadyDecided(user.name.clone()));
+        }
+        self.journal_decision(user, &row, "plan approved").await?;
+        let approvals =
+            self.records.approvals(id).await?.iter().filter(|approval| approval.decision == "approve").count();
+        if (approvals as i64) < required {
+            return Ok(Decision::Waiting { approvals, required });
+        }
+        self.apply_approved(&row, &user.name).await
+    }
+
+    async fn journal_decision(&self, user: &User, row: &PlanRow, action: &str) -> Result<(), PlanningError> {
+        self.records
+            .audit(AuditEntry {
+                who: &user.name,
+                action,
+                subject: format!("connection {} plan {}", row.connection_id, row.id),
+                before: None,
+                after: Some(format!("fingerprint {}", row.fingerprint)),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Applies an approved plan if nothing changed since it was made, under the legal entity's run lock.
+    async fn apply_approved(&self, row: &PlanRow, approver: &str) -> Result<Decision, PlanningError> {
+        let (connection, settings, connections) = self.open_connection(row.connection_id).await?;
+        let holder = format!("loket-sync serve (process {}), approved by {approver}", std::process::id());
+        let lock_key = settings.sync.legal_entity.clone();
+        self.store.acquire_lock(&lock_key, &holder, settings.state.lock_minutes).await?;
+        let result = self.apply_locked(row, &connection.name, &settings, &connections, approver).await;
+        let _ = self.store.release_lock(&lock_key, &holder).await;
+        result
+    }
+
+    async fn apply_locked(
+        &self,
+        row: &PlanRow,
+        name: &str,
+        settings: &crate::settings::Settings,
+        connections: &runner::Connections,
+        approver: &str,
+    ) -> Result<Decision, PlanningError> {
+        let today: jiff::civil::Date = row.run_date.parse().unwrap_or_else(|_| self.clock.today());
+        let planned: Planned =
+            runner::plan(connections, &settings.sync, today, false).await.map_err(PlanningError::Plan)?;
+        if crate::saved_plan::fingerprint(&planned, &settings.sync, today) != row.fingerprint {
+            self.records.move_plan(row.id, "pending", "stale", None).await?;
+            self.records
+                .audit(AuditEntry {
+                    who: approver,
+                    action: "plan stale",
+                    subject: format!("connection {name} plan {}", row.id),
+                    before: Some(row.fingerprint.clone()),
+                    after: None,
+                })
+                .await?;
+            let fresh = self.make_plan(row.connection_id, row.requested_by.as_deref()).await?;
+            return Ok(Decision::Stale { new_plan_id: fresh.row.id });
+        }
+        if !self.records.move_plan(row.id, "pending", "applied", None).await? {
+            return Err(PlanningError::NotPending { id: row.id, status: "decided meanwhile".to_string() });
+        }
+        let run =
+            RunStart { command: "serve: approved plan", who: approver, run_date: today, allow_mass_changes: false };
+        let run_id = self.store.start_run(&run).await?;
+        self.records.link_run(run_id, row.connection_id).await?;
+        let printer = Printer::new(true);
+        let journal = Arc::new(Journal::new(
+            Arc::clone(&self.store),
+            run_id,
+            indicatif::ProgressBar::hidden(),
+            CrashPoint::default(),
+            printer,
+        ));
+        let applied = runner::apply(connections, &planned, &settings.sync, today, journal).await;
+        let errors = applied.issues.iter().filter(|issue| issue.severity == engine::Severity::Error).count();
+        let outcome = format!("applied {} write(s){}", applied.sent, if errors > 0 { " with errors" } else { "" });
+        self.store
+            .finish_run(&RunEnd {
+                run_id,
+                outcome: &outcome,
+                plan: &planned.plan,
+                sent: applied.sent,
+                extra_issues: &applied.issues,
+            })
+            .await?;
+        sqlx::query("UPDATE plans SET run_id = ? WHERE id = ?")
+            .bind(run_id)
+            .bind(row.id)
+            .execute(&self.records.pool)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        Ok(Decision::Applied { run_id, sent: applied.sent, errors })
+    }
+}

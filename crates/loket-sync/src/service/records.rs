@@ -1,0 +1,381 @@
+//! The service's rows in the state store (migration 0002): Loket logins, connections, users, sessions, API
+//! tokens, plans, approvals and the audit journal. SQL only; what the rows mean is in the modules beside.
+
+use serde::Serialize;
+use sqlx::sqlite::SqlitePool;
+
+use crate::store::StoreError;
+
+pub(crate) fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct LoginRow {
+    pub id: i64,
+    pub base_url: String,
+    pub oauth_url: String,
+    pub client_id: String,
+    #[serde(skip)]
+    pub client_secret_sealed: String,
+    #[serde(skip)]
+    pub tokens_sealed: Option<String>,
+    pub needs_login: bool,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct ConnectionRow {
+    pub id: i64,
+    pub name: String,
+    /// The configuration as TOML, without secrets.
+    pub settings: String,
+    #[serde(skip)]
+    pub personio_secret_sealed: String,
+    pub loket_login_id: i64,
+    pub mode: String,
+    pub schedule: Option<String>,
+    pub approvals_required: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct PlanRow {
+    pub id: i64,
+    pub connection_id: i64,
+    pub status: String,
+    pub requested_by: Option<String>,
+    pub run_date: String,
+    pub fingerprint: String,
+    #[serde(skip)]
+    pub document: String,
+    pub writes: i64,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+    pub run_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct ApprovalRow {
+    pub plan_id: i64,
+    pub user_name: String,
+    pub decision: String,
+    pub at: String,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub who: String,
+    pub action: String,
+    pub subject: String,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
+}
+
+/// One change to the service's state, for the audit journal.
+pub struct AuditEntry<'a> {
+    pub who: &'a str,
+    pub action: &'a str,
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The SQL of the service's tables, on the state store's pool.
+#[derive(Clone)]
+pub struct Records {
+    pub(crate) pool: SqlitePool,
+}
+
+impl Records {
+    pub async fn audit(&self, entry: AuditEntry<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit (at, who, action, subject, before_value, after_value) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(now())
+        .bind(entry.who)
+        .bind(entry.action)
+        .bind(entry.subject)
+        .bind(entry.before)
+        .bind(entry.after)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM audit ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// Whether any secret is stored (then the service refuses to start without its key).
+    pub async fn holds_secrets(&self) -> Result<bool, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM loket_logins) + (SELECT COUNT(*) FROM connections)")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count > 0)
+    }
+
+    pub async fn login_by_client(&self, oauth_url: &str, client_id: &str) -> Result<Option<LoginRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE oauth_url = ? AND client_id = ?")
+            .bind(oauth_url)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn login(&self, id: i64) -> Result<Option<LoginRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn insert_login(&self, login: &LoginRow) -> Result<i64, StoreError> {
+        let id = sqlx::query(
+            "INSERT INTO loket_logins (base_url, oauth_url, client_id, client_secret_sealed, tokens_sealed, needs_login) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&login.base_url)
+        .bind(&login.oauth_url)
+        .bind(&login.client_id)
+        .bind(&login.client_secret_sealed)
+        .bind(&login.tokens_sealed)
+        .bind(login.needs_login)
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    /// New tokens of a login (sealed), or none: the login is needed again.
+    pub async fn set_login_tokens(&self, id: i64, tokens_sealed: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE loket_logins SET tokens_sealed = COALESCE(?, tokens_sealed), needs_login = ? WHERE id = ?")
+            .bind(tokens_sealed)
+            .bind(tokens_sealed.is_none())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn connections(&self) -> Result<Vec<ConnectionRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM connections ORDER BY name").fetch_all(&self.pool).await?)
+    }
+
+    pub async fn connection(&self, id: i64) -> Result<Option<ConnectionRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM connections WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn connection_named(&self, name: &str) -> Result<Option<ConnectionRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM connections WHERE name = ?").bind(name).fetch_optional(&self.pool).await?)
+    }
+
+    /// Inserts the connection, or replaces the one of the same name (an import of a changed file).
+    pub async fn upsert_connection(&self, row: &ConnectionRow) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO connections (name, settings, personio_secret_sealed, loket_login_id, mode, schedule, approvals_required, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, personio_secret_sealed = excluded.personio_secret_sealed,
+               loket_login_id = excluded.loket_login_id, updated_at = excluded.updated_at
+             RETURNING id",
+        )
+        .bind(&row.name)
+        .bind(&row.settings)
+        .bind(&row.personio_secret_sealed)
+        .bind(row.loket_login_id)
+        .bind(&row.mode)
+        .bind(&row.schedule)
+        .bind(row.approvals_required)
+        .bind(&row.created_at)
+        .bind(&row.updated_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn update_connection_policy(&self, row: &ConnectionRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE connections SET mode = ?, schedule = ?, approvals_required = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&row.mode)
+        .bind(&row.schedule)
+        .bind(row.approvals_required)
+        .bind(now())
+        .bind(row.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_connection(&self, id: i64) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("UPDATE runs SET connection_id = NULL WHERE connection_id = ?")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM connections WHERE id = ?").bind(id).execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM users ORDER BY name").fetch_all(&self.pool).await?)
+    }
+
+    pub async fn user_named(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE name = ?").bind(name).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn insert_user(&self, name: &str, role: &str, password_hash: &str) -> Result<i64, StoreError> {
+        let id = sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(name)
+            .bind(role)
+            .bind(password_hash)
+            .bind(now())
+            .execute(&self.pool)
+            .await?
+            .last_insert_rowid();
+        Ok(id)
+    }
+
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        expires: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(csrf)
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user of a live session and its CSRF token.
+    pub async fn session_user(&self, token_hash: &str, now: &str) -> Result<Option<(UserRow, String)>, StoreError> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT user_id, csrf_token FROM sessions WHERE token_hash = ? AND expires_at > ?")
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((user_id, csrf)) = row else { return Ok(None) };
+        let user: Option<UserRow> =
+            sqlx::query_as("SELECT * FROM users WHERE id = ?").bind(user_id).fetch_optional(&self.pool).await?;
+        Ok(user.map(|user| (user, csrf)))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn insert_api_token(&self, token_hash: &str, user_id: i64, name: &str) -> Result<i64, StoreError> {
+        let id = sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(name)
+            .bind(now())
+            .execute(&self.pool)
+            .await?
+            .last_insert_rowid();
+        Ok(id)
+    }
+
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT users.* FROM users JOIN api_tokens ON api_tokens.user_id = users.id WHERE api_tokens.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn insert_plan(&self, plan: &PlanRow) -> Result<i64, StoreError> {
+        let id = sqlx::query(
+            "INSERT INTO plans (connection_id, status, requested_by, run_date, fingerprint, document, writes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(plan.connection_id)
+        .bind(&plan.status)
+        .bind(&plan.requested_by)
+        .bind(&plan.run_date)
+        .bind(&plan.fingerprint)
+        .bind(&plan.document)
+        .bind(plan.writes)
+        .bind(now())
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    pub async fn plan(&self, id: i64) -> Result<Option<PlanRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM plans WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn plans(&self, status: Option<&str>) -> Result<Vec<PlanRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM plans WHERE (? IS NULL OR status = ?) ORDER BY id DESC LIMIT 500")
+            .bind(status)
+            .bind(status)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Moves a plan from `from` to `to`; false when it was no longer `from` (another approver was first).
+    pub async fn move_plan(&self, id: i64, from: &str, to: &str, run_id: Option<i64>) -> Result<bool, StoreError> {
+        let moved = sqlx::query(
+            "UPDATE plans SET status = ?, decided_at = ?, run_id = COALESCE(?, run_id) WHERE id = ? AND status = ?",
+        )
+        .bind(to)
+        .bind(now())
+        .bind(run_id)
+        .bind(id)
+        .bind(from)
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected() > 0)
+    }
+
+    /// Records a decision; false when this user already decided on the plan.
+    pub async fn insert_approval(&self, plan_id: i64, user_name: &str, decision: &str) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO approvals (plan_id, user_name, decision, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(plan_id)
+        .bind(user_name)
+        .bind(decision)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() > 0)
+    }
+
+    pub async fn approvals(&self, plan_id: i64) -> Result<Vec<ApprovalRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM approvals WHERE plan_id = ? ORDER BY at")
+            .bind(plan_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn link_run(&self, run_id: i64, connection_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET connection_id = ? WHERE id = ?")
+            .bind(connection_id)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
