@@ -4,6 +4,7 @@
 mod house;
 mod requests;
 mod safety;
+mod service;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,419 @@
+//! `loket-sync serve` over HTTP against the emulators: connections imported from a TOML file with
+//! `connections import`, users from `users add`, then the API on an OS-chosen port: plans that wait,
+//! approvals (fresh, stale, four eyes), rejection, every route's 401 and 403, CSRF refusal, bad input, the
+//! login throttle, and secrets that are not readable in the database file.
+
+use std::sync::Arc;
+
+use loket_sync::service::api::{self, Access, ApiOptions, CSRF_HEADER, ROUTES, SESSION_COOKIE};
+use loket_sync::service::{FixedDate, KeySource, Service, ServiceError};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::*;
+
+const KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// How a request authenticates.
+enum Auth<'a> {
+    Nobody,
+    Bearer(&'a str),
+    /// A session cookie, with or without the session's CSRF token.
+    Session {
+        cookie: &'a str,
+        csrf: Option<&'a str>,
+    },
+}
+
+/// The service on a loopback port beside a site's emulators.
+struct Served {
+    site: Site,
+    state: PathBuf,
+    base: String,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Served {
+    fn call(&self, method: &str, path: &str, auth: Auth<'_>, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_raw(method, path, auth, body.map(|body| body.to_string()))
+    }
+
+    fn call_raw(&self, method: &str, path: &str, auth: Auth<'_>, body: Option<String>) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        match auth {
+            Auth::Nobody => {}
+            Auth::Bearer(token) => request = request.bearer_auth(token),
+            Auth::Session { cookie, csrf } => {
+                request = request.header("cookie", format!("{SESSION_COOKIE}={cookie}"));
+                if let Some(csrf) = csrf {
+                    request = request.header(CSRF_HEADER, csrf);
+                }
+            }
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        self.runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        })
+    }
+
+    /// Logs in: the session cookie and its CSRF token.
+    fn log_in(&self, name: &str) -> (String, String) {
+        let response = self.runtime.block_on(async {
+            self.http
+                .post(format!("{}/api/v1/session", self.base))
+                .json(&json!({"name": name, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+        });
+        assert_eq!(response.status(), StatusCode::OK, "login of {name}");
+        let set_cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+        let cookie = set_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+        let body: Value = self.runtime.block_on(response.json()).unwrap();
+        (cookie, body["csrf_token"].as_str().unwrap().to_string())
+    }
+
+    /// An API token of `name`'s.
+    fn token(&self, name: &str) -> String {
+        let (cookie, csrf) = self.log_in(name);
+        let (status, body) = self.call(
+            "POST",
+            "/api/v1/tokens",
+            Auth::Session { cookie: &cookie, csrf: Some(&csrf) },
+            Some(json!({"name": "test"})),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+}
+
+fn service_command(site: &Site, state: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut command = run_in(site, args);
+    command.arg("--state").arg(state).env("LOKET_SYNC_KEY", KEY).env("LOKET_SYNC_PASSWORD", PASSWORD);
+    command
+}
+
+/// A site with its configuration imported, four users (admin alice, operators olga and otto, viewer vera),
+/// and the service listening.
+fn served(name: &str) -> Served {
+    let site = site("06-retroactive-correction-and-future-raise.json", name, true);
+    let state = site.directory.join("service.db");
+    let config = site.config.to_str().unwrap().to_string();
+    let import = service_command(&site, &state, &["connections", "import", &config]).assert().success();
+    let stdout = String::from_utf8_lossy(&import.get_output().stdout).to_string();
+    assert!(stdout.contains("valid against both systems"), "{stdout}");
+    for (user, role) in [("alice", "admin"), ("olga", "operator"), ("otto", "operator"), ("vera", "viewer")] {
+        service_command(&site, &state, &["users", "add", user, "--role", role]).assert().success();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let today = site.scenario.today;
+    let base = runtime.block_on(async {
+        let clock = Arc::new(FixedDate(today));
+        let service = Service::open(&state, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(api::serve(listener, Arc::new(service), ApiOptions::default(), std::future::pending()));
+        format!("http://{address}")
+    });
+    loket::client::install_crypto_provider();
+    Served { site, state, base, http: reqwest::Client::new(), runtime }
+}
+
+fn connection_id(served: &Served, token: &str) -> i64 {
+    let (status, list) = served.call("GET", "/api/v1/connections", Auth::Bearer(token), None);
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    list[0]["id"].as_i64().unwrap()
+}
+
+#[test]
+fn an_imported_connection_is_planned_approved_and_applied_over_http() {
+    let served = served("svc-flow");
+    let olga = served.token("olga");
+    let id = connection_id(&served, &olga);
+    let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::CREATED, "{plan}");
+    assert_eq!(plan["status"], "pending", "{plan}");
+    let writes = plan["writes"].as_i64().unwrap();
+    assert!(writes > 0, "{plan}");
+    assert_eq!(plan["plan"]["writes"].as_i64(), Some(writes), "the plan itself is shown: {plan}");
+    assert_eq!(served.site.loket.writes(), 0, "nothing is written before an approval");
+    let plan_id = plan["id"].as_i64().unwrap();
+    let (status, listed) = served.call("GET", "/api/v1/plans?status=pending", Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    let (status, decision) =
+        served.call("POST", &format!("/api/v1/plans/{plan_id}/approve"), Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    assert_eq!(decision["outcome"], "applied", "{decision}");
+    assert_eq!(decision["sent"].as_i64(), Some(writes), "{decision}");
+    assert_eq!(decision["errors"], 0, "{decision}");
+    assert!(served.site.loket.writes() >= writes as usize);
+    // Approving again is a conflict, not a second apply.
+    let (status, again) = served.call("POST", &format!("/api/v1/plans/{plan_id}/approve"), Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    // The next plan is in sync: the run converged.
+    let (status, next) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::CREATED, "{next}");
+    assert_eq!(next["status"], "in_sync", "{next}");
+    assert_eq!(next["writes"], 0);
+    // The run is in the history, the decisions in the audit journal.
+    let (_, runs) = served.call("GET", "/api/v1/runs", Auth::Bearer(&olga), None);
+    assert_eq!(runs[0]["writes_sent"].as_i64(), Some(writes), "{runs}");
+    let alice = served.token("alice");
+    let (status, audit) = served.call("GET", "/api/v1/audit", Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    for action in ["connection created", "plan made", "plan approved", "user added"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+
+    // Secrets are sealed: neither the client secrets nor the Loket tokens are in the database file, nor in
+    // any answer.
+    let issued = served.site.loket.issue_tokens();
+    let mut bytes = std::fs::read(&served.state).unwrap();
+    if let Ok(wal) = std::fs::read(served.state.with_extension("db-wal")) {
+        bytes.extend(wal);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("demo-secret"), "a client secret is readable in the database");
+    let tokens: Value =
+        serde_json::from_str(&std::fs::read_to_string(served.site.directory.join("loket-tokens.json")).unwrap())
+            .unwrap();
+    for token in [tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap()] {
+        assert!(!text.contains(token), "a Loket token is readable in the database");
+    }
+    assert!(!text.contains(&issued.access_token));
+    assert!(
+        !text.contains(PASSWORD) && !text.contains(&olga),
+        "a password or an API token is readable in the database"
+    );
+    let (_, connections) = served.call("GET", "/api/v1/connections", Auth::Bearer(&olga), None);
+    assert!(
+        !connections.to_string().contains("demo-secret") && !connections.to_string().contains("sealed"),
+        "{connections}"
+    );
+}
+
+#[test]
+fn four_eyes_a_stale_plan_and_a_rejection() {
+    let served = served("svc-approvals");
+    let (alice_cookie, alice_csrf) = served.log_in("alice");
+    let alice = Auth::Session { cookie: &alice_cookie, csrf: Some(&alice_csrf) };
+    let id = connection_id(&served, &served.token("vera"));
+    let (status, changed) =
+        served.call("PATCH", &format!("/api/v1/connections/{id}"), alice, Some(json!({"approvals_required": 2})));
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["approvals_required"], 2);
+    let (olga, otto) = (served.token("olga"), served.token("otto"));
+    let (_, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), None);
+    let plan_id = plan["id"].as_i64().unwrap();
+    let approve = format!("/api/v1/plans/{plan_id}/approve");
+    // The one who asked for the plan is not one of the two approvers.
+    let (status, refused) = served.call("POST", &approve, Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, waiting) = served.call("POST", &approve, Auth::Bearer(&otto), None);
+    assert_eq!(status, StatusCode::OK, "{waiting}");
+    assert_eq!(waiting["outcome"], "waiting", "{waiting}");
+    assert_eq!(waiting["approvals"], 1);
+    // The same approver twice does not make two.
+    let (status, _) = served.call("POST", &approve, Auth::Bearer(&otto), None);
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(served.site.loket.writes(), 0);
+
+    // Personio changes before the second approval: the plan is stale, nothing is written, a new one waits.
+    let mut personio = served.site.personio.dump();
+    let person = personio.persons.iter_mut().find(|person| !person.salaries.is_empty()).unwrap();
+    let last = person.salaries.last_mut().unwrap();
+    last.value += rust_decimal::Decimal::ONE;
+    served.site.personio.load(personio).unwrap();
+    let alice_token = served.token("alice");
+    let (status, stale) = served.call("POST", &approve, Auth::Bearer(&alice_token), None);
+    assert_eq!(status, StatusCode::OK, "{stale}");
+    assert_eq!(stale["outcome"], "stale", "{stale}");
+    assert_eq!(served.site.loket.writes(), 0, "a stale plan writes nothing");
+    let (_, old) = served.call("GET", &format!("/api/v1/plans/{plan_id}"), Auth::Bearer(&olga), None);
+    assert_eq!(old["status"], "stale");
+    let new_id = stale["new_plan_id"].as_i64().unwrap();
+    let (_, new) = served.call("GET", &format!("/api/v1/plans/{new_id}"), Auth::Bearer(&olga), None);
+    assert_eq!(new["status"], "pending", "{new}");
+
+    // Rejected: nothing is written, and it can no longer be approved.
+    let (status, rejected) = served.call("POST", &format!("/api/v1/plans/{new_id}/reject"), Auth::Bearer(&otto), None);
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    assert_eq!(rejected["outcome"], "rejected");
+    let (status, _) = served.call("POST", &format!("/api/v1/plans/{new_id}/approve"), Auth::Bearer(&alice_token), None);
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(served.site.loket.writes(), 0);
+}
+
+#[test]
+fn every_route_refuses_the_unauthenticated_and_the_roles_below_it() {
+    let served = served("svc-access");
+    let tokens: Vec<(Role, String)> = [("vera", Role::Viewer), ("olga", Role::Operator), ("alice", Role::Admin)]
+        .into_iter()
+        .map(|(name, role)| (role, served.token(name)))
+        .collect();
+    for (method, path, access) in ROUTES {
+        let path = path.replace("{id}", "1");
+        let Access::Role(needed) = access else { continue };
+        let (status, body) = served.call(method, &path, Auth::Nobody, None);
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} without credentials: {body}");
+        let (status, _) = served.call(method, &path, Auth::Bearer("lst_not-a-token"), None);
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with a wrong token");
+        for (role, token) in &tokens {
+            if role < needed {
+                let (status, body) = served.call(method, &path, Auth::Bearer(token), None);
+                assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role:?}: {body}");
+            }
+        }
+    }
+    // A route that is not in the table is nobody's.
+    let (status, _) = served.call("PUT", "/api/v1/connections", Auth::Bearer(&tokens[2].1), None);
+    assert!(status == StatusCode::METHOD_NOT_ALLOWED || status == StatusCode::FORBIDDEN, "{status}");
+
+    // A session cookie without the CSRF token changes nothing.
+    let (cookie, csrf) = served.log_in("alice");
+    let new_user = json!({"name": "mallory", "role": "admin", "password": "a long enough password"});
+    let (status, body) =
+        served.call("POST", "/api/v1/users", Auth::Session { cookie: &cookie, csrf: None }, Some(new_user.clone()));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("CSRF"), "{body}");
+    let (status, _) = served.call(
+        "POST",
+        "/api/v1/users",
+        Auth::Session { cookie: &cookie, csrf: Some("0000") },
+        Some(new_user.clone()),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = served.call("GET", "/api/v1/users", Auth::Session { cookie: &cookie, csrf: None }, None);
+    assert_eq!(status, StatusCode::OK, "reading needs no CSRF token");
+    let (status, created) =
+        served.call("POST", "/api/v1/users", Auth::Session { cookie: &cookie, csrf: Some(&csrf) }, Some(new_user));
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    // Logged out, the cookie is worth nothing.
+    let (status, _) =
+        served.call("DELETE", "/api/v1/session", Auth::Session { cookie: &cookie, csrf: Some(&csrf) }, None);
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = served.call("GET", "/api/v1/me", Auth::Session { cookie: &cookie, csrf: None }, None);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Public: health.
+    let (status, health) = served.call("GET", "/healthz", Auth::Nobody, None);
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("ok")));
+}
+
+use loket_sync::service::users::Role;
+
+#[test]
+fn bad_input_gets_a_clear_4xx_and_failed_logins_are_throttled() {
+    let served = served("svc-input");
+    let alice = served.token("alice");
+    let admin = || Auth::Bearer(&alice);
+    let cases: Vec<(&str, String, Option<String>, StatusCode)> = vec![
+        ("POST", "/api/v1/users".into(), Some("{not json".into()), StatusCode::BAD_REQUEST),
+        ("POST", "/api/v1/users".into(), Some(r#"{"name": 7, "role": "admin", "password": "x"}"#.into()), StatusCode::BAD_REQUEST),
+        ("POST", "/api/v1/users".into(), Some(r#"{"name": "bob", "role": "boss", "password": "long enough password"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/v1/users".into(), Some(r#"{"name": "bob", "role": "viewer", "password": "short"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY),
+        ("POST", "/api/v1/users".into(), Some(r#"{"name": "alice", "role": "viewer", "password": "long enough password"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY),
+        ("GET", "/api/v1/connections/abc".into(), None, StatusCode::NOT_FOUND),
+        ("GET", "/api/v1/connections/999".into(), None, StatusCode::NOT_FOUND),
+        ("GET", "/api/v1/plans/999".into(), None, StatusCode::NOT_FOUND),
+        ("POST", "/api/v1/plans/999/approve".into(), None, StatusCode::NOT_FOUND),
+        ("POST", "/api/v1/connections/999/plans".into(), None, StatusCode::NOT_FOUND),
+        ("PATCH", "/api/v1/connections/1".into(), Some(r#"{"approvals_required": 3}"#.into()), StatusCode::UNPROCESSABLE_ENTITY),
+        ("PATCH", "/api/v1/connections/1".into(), Some(r#"{"mode": "yolo"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY),
+        ("PATCH", "/api/v1/connections/1".into(), Some(r#"{"colour": "red"}"#.into()), StatusCode::BAD_REQUEST),
+        ("POST", "/api/v1/users".into(), Some(format!(r#"{{"name": "{}"}}"#, "x".repeat(api::MAX_BODY + 1))), StatusCode::PAYLOAD_TOO_LARGE),
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(json!({"name": "broken", "settings": "[personio]\nlegal_entity = 5\n", "personio_client_secret": "s", "loket_client_secret": "s"}).to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(json!({"name": "no good/name", "settings": std::fs::read_to_string(&served.site.config).unwrap(), "personio_client_secret": "demo-secret", "loket_client_secret": "demo-secret"}).to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        let (status, answer) = served.call_raw(method, &path, admin(), body);
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+        if status != StatusCode::PAYLOAD_TOO_LARGE {
+            assert!(answer["error"].as_str().is_some_and(|message| !message.is_empty()), "{method} {path}: {answer}");
+        }
+    }
+    // A configuration with problems lists every one of them.
+    let (_, answer) = served.call(
+        "POST",
+        "/api/v1/connections",
+        admin(),
+        Some(json!({"name": "broken", "settings": "[personio]\nlegal_entity = 5\n", "personio_client_secret": "s", "loket_client_secret": "s"})),
+    );
+    assert!(answer["details"].as_array().unwrap().len() >= 2, "{answer}");
+
+    // Five wrong passwords, then even the right one is refused for a while.
+    for _ in 0..5 {
+        let (status, _) = served.call(
+            "POST",
+            "/api/v1/session",
+            Auth::Nobody,
+            Some(json!({"name": "vera", "password": "wrong password"})),
+        );
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) =
+        served.call("POST", "/api/v1/session", Auth::Nobody, Some(json!({"name": "vera", "password": PASSWORD})));
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // Another user is not held up by it.
+    served.log_in("otto");
+}
+
+#[test]
+fn the_service_refuses_to_start_without_its_key_once_it_holds_secrets() {
+    let served = served("svc-key");
+    let opened = served.runtime.block_on(Service::open(
+        &served.state,
+        KeySource::None,
+        Arc::new(FixedDate(served.site.scenario.today)),
+    ));
+    assert!(matches!(opened, Err(ServiceError::NoKey)), "started without the key");
+    // The binary says so, and how to give the key.
+    let state = served.state.to_str().unwrap().to_string();
+    let refused = binary()
+        .args(["serve", "--listen", "127.0.0.1:0", "--state", &state])
+        .env_remove("LOKET_SYNC_KEY")
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(stderr.contains("LOKET_SYNC_KEY"), "{stderr}");
+    // Another key opens the store but not its secrets: planning says so instead of using garbage.
+    let other = "11".repeat(32);
+    let error = served.runtime.block_on(async {
+        let service = Service::open(
+            &served.state,
+            KeySource::Hex(SecretString::from(other)),
+            Arc::new(FixedDate(served.site.scenario.today)),
+        )
+        .await
+        .unwrap();
+        service.make_plan(1, Some("alice")).await.unwrap_err()
+    });
+    assert!(
+        engine::errors::chain(&error).contains("cannot be opened with this key"),
+        "{}",
+        engine::errors::chain(&error)
+    );
+}
