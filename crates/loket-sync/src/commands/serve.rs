@@ -38,7 +38,29 @@ pub async fn serve(
         .with_context(|| format!("cannot listen on {listen}; pass another address with --listen"))?;
     let address = listener.local_addr().context("the listening address cannot be read")?;
     context.printer.note(format!("loket-sync serves on http://{address} (state store {})", store.state.display()));
-    api::serve(listener, service, options, shutdown_signal()).await.context("the service stopped")?;
+    // The schedules: a tick at start (what was missed while the service was down runs once) and every 30
+    // seconds. On shutdown the server stops taking requests, and the scheduler finishes what it is doing.
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn({
+        let service = Arc::clone(&service);
+        async move {
+            loop {
+                for done in service.tick(service.clock.now()).await {
+                    tracing::info!(connection = done.connection_id, plan = ?done.plan_id, outcome = %done.outcome, "scheduled run");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                    _ = stopped.changed() => break,
+                }
+            }
+        }
+    });
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    api::serve(listener, service, options, shutdown).await.context("the service stopped")?;
+    let _ = scheduler.await;
     context.printer.note("loket-sync stopped");
     Ok(ExitStatus::Success)
 }

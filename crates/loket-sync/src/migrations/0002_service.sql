@@ -20,6 +20,7 @@ CREATE TABLE connections (
     loket_login_id INTEGER NOT NULL REFERENCES loket_logins(id),
     mode TEXT NOT NULL DEFAULT 'review' CHECK (mode IN ('review', 'auto')),
     schedule TEXT,
+    last_scheduled_at TEXT,
     approvals_required INTEGER NOT NULL DEFAULT 1 CHECK (approvals_required IN (1, 2)),
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL

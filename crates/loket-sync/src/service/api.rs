@@ -379,6 +379,9 @@ async fn create_connection(State(api): ApiState, request_caller: MaybeCaller, bo
 struct ConnectionPolicy {
     mode: Option<String>,
     approvals_required: Option<i64>,
+    /// A cron expression in Europe/Amsterdam, or null for manual only.
+    #[serde(default)]
+    schedule: Option<Value>,
 }
 
 async fn change_connection(
@@ -411,9 +414,32 @@ async fn change_connection(
         }
         after.approvals_required = required;
     }
+    match body.schedule {
+        None => {}
+        Some(Value::Null) => after.schedule = None,
+        Some(Value::String(text)) => {
+            let cron = super::schedule::Cron::parse(&text)
+                .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))?;
+            after.schedule = Some(cron.as_str().to_string());
+            // A new schedule starts now: it does not make up for the slots before it was set.
+            after.last_scheduled_at = Some(api.service.clock.now().to_string());
+        }
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("schedule is a cron expression such as \"0 6 * * 1-5\", or null for manual only; not {other}"),
+            ));
+        }
+    }
     records.update_connection_policy(&after).await?;
-    let policy =
-        |row: &super::records::ConnectionRow| format!("mode {}, approvals {}", row.mode, row.approvals_required);
+    let policy = |row: &super::records::ConnectionRow| {
+        format!(
+            "mode {}, approvals {}, schedule {}",
+            row.mode,
+            row.approvals_required,
+            row.schedule.as_deref().unwrap_or("manual")
+        )
+    };
     records
         .audit(super::records::AuditEntry {
             who: &caller.user.name,

@@ -192,6 +192,7 @@ impl Service {
             loket_login_id: login_id,
             mode: before.as_ref().map_or_else(|| "review".to_string(), |row| row.mode.clone()),
             schedule: before.as_ref().and_then(|row| row.schedule.clone()),
+            last_scheduled_at: before.as_ref().and_then(|row| row.last_scheduled_at.clone()),
             approvals_required: before.as_ref().map_or(1, |row| row.approvals_required),
             created_at: stamp.clone(),
             updated_at: stamp,

@@ -10,6 +10,8 @@ pub mod connection;
 pub mod crypto;
 pub mod plans;
 pub mod records;
+pub mod schedule;
+pub mod scheduler;
 pub mod tokens;
 pub mod users;
 

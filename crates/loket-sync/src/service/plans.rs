@@ -61,6 +61,15 @@ pub enum Decision {
 impl Service {
     /// Reads both systems and plans; the plan is kept pending (or `in_sync` when it writes nothing).
     pub async fn make_plan(&self, connection_id: i64, requested_by: Option<&str>) -> Result<PlanView, PlanningError> {
+        Ok(self.make_plan_with(connection_id, requested_by).await?.0)
+    }
+
+    /// `make_plan`, and the plan itself (for the scheduler's auto mode).
+    pub(super) async fn make_plan_with(
+        &self,
+        connection_id: i64,
+        requested_by: Option<&str>,
+    ) -> Result<(PlanView, engine::Plan), PlanningError> {
         let (row, settings, connections) = self.open_connection(connection_id).await?;
         let today = self.clock.today();
         let planned = runner::plan(&connections, &settings.sync, today, false).await.map_err(PlanningError::Plan)?;
@@ -89,7 +98,7 @@ impl Service {
                 after: Some(format!("{writes} write(s), {}", plan_row.status)),
             })
             .await?;
-        self.plan_view(id).await
+        Ok((self.plan_view(id).await?, planned.plan))
     }
 
     pub async fn plan_view(&self, id: i64) -> Result<PlanView, PlanningError> {
@@ -157,7 +166,7 @@ impl Service {
     }
 
     /// Applies an approved plan if nothing changed since it was made, under the legal entity's run lock.
-    async fn apply_approved(&self, row: &PlanRow, approver: &str) -> Result<Decision, PlanningError> {
+    pub(super) async fn apply_approved(&self, row: &PlanRow, approver: &str) -> Result<Decision, PlanningError> {
         let (connection, settings, connections) = self.open_connection(row.connection_id).await?;
         let holder = format!("loket-sync serve (process {}), approved by {approver}", std::process::id());
         let lock_key = settings.sync.legal_entity.clone();

@@ -34,6 +34,8 @@ pub struct ConnectionRow {
     pub loket_login_id: i64,
     pub mode: String,
     pub schedule: Option<String>,
+    /// When the schedule last made a plan (missed slots are made up for once, not once each).
+    pub last_scheduled_at: Option<String>,
     pub approvals_required: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -204,15 +206,26 @@ impl Records {
 
     pub async fn update_connection_policy(&self, row: &ConnectionRow) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE connections SET mode = ?, schedule = ?, approvals_required = ?, updated_at = ? WHERE id = ?",
+            "UPDATE connections SET mode = ?, schedule = ?, last_scheduled_at = ?, approvals_required = ?, updated_at = ? WHERE id = ?",
         )
         .bind(&row.mode)
         .bind(&row.schedule)
+        .bind(&row.last_scheduled_at)
         .bind(row.approvals_required)
         .bind(now())
         .bind(row.id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Records that the schedule made a plan at `at`.
+    pub async fn mark_scheduled(&self, id: i64, at: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE connections SET last_scheduled_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -34,6 +34,8 @@ struct Served {
     base: String,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
+    /// The service behind the API, for the scheduler's ticks at times the test chooses.
+    service: Arc<Service>,
 }
 
 impl Served {
@@ -106,7 +108,11 @@ fn service_command(site: &Site, state: &Path, args: &[&str]) -> assert_cmd::Comm
 /// A site with its configuration imported, four users (admin alice, operators olga and otto, viewer vera),
 /// and the service listening.
 fn served(name: &str) -> Served {
-    let site = site("06-retroactive-correction-and-future-raise.json", name, true);
+    served_with("06-retroactive-correction-and-future-raise.json", name)
+}
+
+fn served_with(file: &str, name: &str) -> Served {
+    let site = site(file, name, true);
     let state = site.directory.join("service.db");
     let config = site.config.to_str().unwrap().to_string();
     let import = service_command(&site, &state, &["connections", "import", &config]).assert().success();
@@ -122,11 +128,13 @@ fn served(name: &str) -> Served {
         let service = Service::open(&state, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        tokio::spawn(api::serve(listener, Arc::new(service), ApiOptions::default(), std::future::pending()));
-        format!("http://{address}")
+        let service = Arc::new(service);
+        tokio::spawn(api::serve(listener, Arc::clone(&service), ApiOptions::default(), std::future::pending()));
+        (format!("http://{address}"), service)
     });
+    let (base, service) = base;
     loket::client::install_crypto_provider();
-    Served { site, state, base, http: reqwest::Client::new(), runtime }
+    Served { site, state, base, http: reqwest::Client::new(), runtime, service }
 }
 
 fn connection_id(served: &Served, token: &str) -> i64 {
@@ -416,4 +424,85 @@ fn the_service_refuses_to_start_without_its_key_once_it_holds_secrets() {
         "{}",
         engine::errors::chain(&error)
     );
+}
+
+#[test]
+fn a_schedule_is_read_in_amsterdam_and_one_that_never_matches_is_refused() {
+    use loket_sync::service::schedule::{Cron, CronError};
+    let working_days = Cron::parse("0 6 * * 1-5").unwrap();
+    // Friday 27 March 2026, noon UTC: the next slot is Monday 30 March at 06:00 in Amsterdam, which is
+    // summer time by then (04:00 UTC); the one before was Friday at 06:00 winter time (05:00 UTC).
+    let friday: jiff::Timestamp = "2026-03-27T12:00:00Z".parse().unwrap();
+    assert_eq!(working_days.next(friday).unwrap().to_string(), "2026-03-30T04:00:00Z");
+    assert_eq!(working_days.previous(friday).unwrap().to_string(), "2026-03-27T05:00:00Z");
+    let quarter = Cron::parse("*/15 9-10 1,15 * *").unwrap();
+    assert_eq!(quarter.next("2026-05-01T08:50:00Z".parse().unwrap()).unwrap().to_string(), "2026-05-15T07:00:00Z");
+    assert!(matches!(Cron::parse("0 0 30 2 *"), Err(CronError::Never(_))));
+    assert!(matches!(Cron::parse("61 * * * *"), Err(CronError::Field { field: "minute", .. })));
+    assert!(matches!(Cron::parse("0 6 * *"), Err(CronError::Fields(_, 4))));
+    assert!(matches!(Cron::parse("0 6 * * mon"), Err(CronError::Field { field: "day-of-week", .. })));
+}
+
+/// A schedule through the API, then ticks at chosen times (no sleeping): slots missed make one plan, in
+/// `review` it waits, in `auto` a plan without destructive changes is applied.
+#[test]
+fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto() {
+    let served = served_with("01-monthly-salary-first-sync.json", "svc-schedule");
+    let alice = served.token("alice");
+    let id = connection_id(&served, &alice);
+    let path = format!("/api/v1/connections/{id}");
+    let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": "0 30 2 30 2"})));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": 6})));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": "0 6 * * *"})));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["schedule"], "0 6 * * *");
+    let now = jiff::Timestamp::now();
+    // Before the first slot after the schedule was set: nothing.
+    let tick = |at: jiff::Timestamp| served.runtime.block_on(served.service.tick(at));
+    assert!(tick(now).is_empty());
+    // Three days on, three slots were missed: one plan.
+    let later = now + jiff::SignedDuration::from_hours(72);
+    let done = tick(later);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].outcome, "pending", "review mode waits: {done:?}");
+    assert!(tick(later).is_empty(), "the same slot does not plan twice");
+    assert_eq!(served.site.loket.writes(), 0);
+    let (_, pending) = served.call("GET", "/api/v1/plans?status=pending", Auth::Bearer(&alice), None);
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    assert!(pending[0]["requested_by"].is_null(), "a scheduled plan is nobody's: {pending}");
+
+    // Auto: the next slot applies the plan (it adds a wage and deletes nothing).
+    let (status, _) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"mode": "auto"})));
+    assert_eq!(status, StatusCode::OK);
+    let done = tick(later + jiff::SignedDuration::from_hours(24));
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].outcome, "applied", "{done:?}");
+    assert!(served.site.loket.writes() > 0);
+    let done = tick(later + jiff::SignedDuration::from_hours(48));
+    assert_eq!(done[0].outcome, "in_sync", "{done:?}");
+}
+
+/// Auto mode keeps a plan that deletes for a human.
+#[test]
+fn auto_mode_keeps_a_destructive_plan_for_a_human() {
+    let served = served_with("09-missing-recurring-is-removed.json", "svc-auto-destructive");
+    let alice = served.token("alice");
+    let id = connection_id(&served, &alice);
+    let (status, body) = served.call(
+        "PATCH",
+        &format!("/api/v1/connections/{id}"),
+        Auth::Bearer(&alice),
+        Some(json!({"schedule": "0 * * * *", "mode": "auto"})),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let done =
+        served.runtime.block_on(served.service.tick(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2)));
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].outcome, "pending", "{done:?}");
+    assert_eq!(served.site.loket.writes(), 0);
+    let (_, audit) = served.call("GET", "/api/v1/audit", Auth::Bearer(&alice), None);
+    let held = audit.as_array().unwrap().iter().find(|entry| entry["action"] == "auto apply held back").unwrap();
+    assert!(held["after_value"].as_str().unwrap().contains("deletes or ends"), "{held}");
 }

@@ -1,0 +1,106 @@
+//! The schedules at work. `tick(now)` makes a plan for every connection whose schedule had a slot since
+//! its last scheduled plan (slots missed while the service was down make one plan, not one each). Then by
+//! the connection's mode: `review` keeps the plan pending for approval; `auto` applies it when it has no
+//! error, no guard refusal and no destructive change (a delete, an end, a lower wage), else keeps it
+//! pending too. The serve loop calls `tick` with the clock; tests call it with the time they choose.
+
+use engine::{Action, Plan, Severity};
+use serde::Serialize;
+
+use super::Service;
+use super::plans::{Decision, PlanningError};
+use super::schedule::Cron;
+
+/// What a tick did for one connection.
+#[derive(Debug, Serialize)]
+pub struct Scheduled {
+    pub connection_id: i64,
+    pub plan_id: Option<i64>,
+    /// `pending`, `in_sync`, `applied`, `stale`, or why no plan was made.
+    pub outcome: String,
+}
+
+/// Why an `auto` plan is kept for a human instead, if it is.
+pub fn needs_a_human(plan: &Plan) -> Option<String> {
+    if !plan.config_errors.is_empty() || plan.issues.iter().any(|issue| issue.severity == Severity::Error) {
+        return Some("it has errors".to_string());
+    }
+    if plan.guard.exceeded {
+        return Some("the mass-change guard refuses it".to_string());
+    }
+    if plan.guard.employees_with_lower_wage > 0 {
+        return Some("it lowers a wage".to_string());
+    }
+    let ends = |action: &Action| match action {
+        Action::PutBenefit { before, after, .. } => after.end.is_some() && after.end != before.end,
+        _ => false,
+    };
+    if plan.writes().any(|write| write.is_destructive() || ends(&write.action)) {
+        return Some("it deletes or ends a record".to_string());
+    }
+    None
+}
+
+impl Service {
+    /// Runs what is due at `now`.
+    pub async fn tick(&self, now: jiff::Timestamp) -> Vec<Scheduled> {
+        let connections = match self.records.connections().await {
+            Ok(connections) => connections,
+            Err(error) => {
+                tracing::error!(error = %engine::errors::chain(&error), "the schedules cannot be read");
+                return Vec::new();
+            }
+        };
+        let mut done = Vec::new();
+        for connection in connections {
+            let Some(cron) = connection.schedule.as_deref().and_then(|text| Cron::parse(text).ok()) else { continue };
+            let Some(slot) = cron.previous(now) else { continue };
+            let last = connection.last_scheduled_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok());
+            if last.is_some_and(|last| last >= slot) {
+                continue;
+            }
+            // Marked first: a plan that fails is not retried every tick until the next slot.
+            if let Err(error) = self.records.mark_scheduled(connection.id, &now.to_string()).await {
+                tracing::error!(error = %engine::errors::chain(&error), "the schedule cannot be recorded");
+                continue;
+            }
+            let outcome = self.scheduled_run(connection.id, &connection.mode).await;
+            let (plan_id, outcome) = match outcome {
+                Ok((plan_id, outcome)) => (Some(plan_id), outcome),
+                Err(error) => {
+                    let message = engine::errors::chain(&error);
+                    tracing::warn!(connection = connection.id, error = %message, "a scheduled plan failed");
+                    (None, format!("failed: {message}"))
+                }
+            };
+            done.push(Scheduled { connection_id: connection.id, plan_id, outcome });
+        }
+        done
+    }
+
+    async fn scheduled_run(&self, connection_id: i64, mode: &str) -> Result<(i64, String), PlanningError> {
+        let (view, plan) = self.make_plan_with(connection_id, None).await?;
+        let plan_id = view.row.id;
+        if view.row.status != "pending" || mode != "auto" {
+            return Ok((plan_id, view.row.status));
+        }
+        if let Some(reason) = needs_a_human(&plan) {
+            self.records
+                .audit(super::records::AuditEntry {
+                    who: "schedule",
+                    action: "auto apply held back",
+                    subject: format!("connection {connection_id} plan {plan_id}"),
+                    before: None,
+                    after: Some(reason),
+                })
+                .await?;
+            return Ok((plan_id, "pending".to_string()));
+        }
+        let row = view.row;
+        Ok(match self.apply_approved(&row, "schedule (auto)").await? {
+            Decision::Applied { .. } => (plan_id, "applied".to_string()),
+            Decision::Stale { new_plan_id } => (new_plan_id, "stale".to_string()),
+            _ => (plan_id, "pending".to_string()),
+        })
+    }
+}
