@@ -8,21 +8,21 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use secrecy::SecretString;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::connection::{self, ConnectionError, Secrets};
+use super::handlers::*;
+pub use super::openapi::openapi;
+
+use super::connection::ConnectionError;
 use super::plans::PlanningError;
-use super::users::{self, LoginError, Role, User, UserError};
+use super::users::{self, Role, User, UserError};
 use super::{Service, ServiceError};
 use crate::runner::PlanError;
-use crate::store::Store as _;
 
 pub const SESSION_COOKIE: &str = "loket_sync_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -37,27 +37,74 @@ pub enum Access {
 }
 
 /// Every route of the service, with the least access it needs.
-pub const ROUTES: &[(&str, &str, Access)] = &[
-    ("GET", "/healthz", Access::Public),
-    ("GET", "/metrics", Access::Role(Role::Viewer)),
-    ("POST", "/api/v1/session", Access::Public),
-    ("DELETE", "/api/v1/session", Access::Role(Role::Viewer)),
-    ("GET", "/api/v1/me", Access::Role(Role::Viewer)),
-    ("GET", "/api/v1/connections", Access::Role(Role::Viewer)),
-    ("POST", "/api/v1/connections", Access::Role(Role::Admin)),
-    ("GET", "/api/v1/connections/{id}", Access::Role(Role::Viewer)),
-    ("PATCH", "/api/v1/connections/{id}", Access::Role(Role::Admin)),
-    ("DELETE", "/api/v1/connections/{id}", Access::Role(Role::Admin)),
-    ("POST", "/api/v1/connections/{id}/plans", Access::Role(Role::Operator)),
-    ("GET", "/api/v1/plans", Access::Role(Role::Viewer)),
-    ("GET", "/api/v1/plans/{id}", Access::Role(Role::Viewer)),
-    ("POST", "/api/v1/plans/{id}/approve", Access::Role(Role::Operator)),
-    ("POST", "/api/v1/plans/{id}/reject", Access::Role(Role::Operator)),
-    ("GET", "/api/v1/runs", Access::Role(Role::Viewer)),
-    ("GET", "/api/v1/audit", Access::Role(Role::Admin)),
-    ("GET", "/api/v1/users", Access::Role(Role::Admin)),
-    ("POST", "/api/v1/users", Access::Role(Role::Admin)),
-    ("POST", "/api/v1/tokens", Access::Role(Role::Viewer)),
+/// Method, path, access, and what the route does (the OpenAPI document is made from this table).
+pub const ROUTES: &[(&str, &str, Access, &str)] = &[
+    ("GET", "/healthz", Access::Public, "Whether the service is up."),
+    (
+        "GET",
+        "/metrics",
+        Access::Role(Role::Viewer),
+        "Prometheus metrics: connections, pending approvals, runs, writes, failures, last success per connection.",
+    ),
+    (
+        "POST",
+        "/api/v1/session",
+        Access::Public,
+        "Log in with a name and password: a session cookie and its CSRF token.",
+    ),
+    ("DELETE", "/api/v1/session", Access::Role(Role::Viewer), "Log out."),
+    ("GET", "/api/v1/me", Access::Role(Role::Viewer), "The signed-in user."),
+    ("GET", "/api/v1/connections", Access::Role(Role::Viewer), "Every connection (never its secrets)."),
+    (
+        "POST",
+        "/api/v1/connections",
+        Access::Role(Role::Admin),
+        "Create or replace a connection from a configuration file's text and its secrets, validated as check validates.",
+    ),
+    ("GET", "/api/v1/connections/{id}", Access::Role(Role::Viewer), "One connection."),
+    (
+        "PATCH",
+        "/api/v1/connections/{id}",
+        Access::Role(Role::Admin),
+        "Change a connection's mode (review, auto), schedule (cron in Europe/Amsterdam, or null) and approvals required (1, or 2 for four eyes).",
+    ),
+    (
+        "DELETE",
+        "/api/v1/connections/{id}",
+        Access::Role(Role::Admin),
+        "Remove a connection; its runs stay in the history.",
+    ),
+    (
+        "POST",
+        "/api/v1/connections/{id}/plans",
+        Access::Role(Role::Operator),
+        "Read both systems and make a plan that waits for approval.",
+    ),
+    ("GET", "/api/v1/plans", Access::Role(Role::Viewer), "Plans, newest first; ?status=pending for those waiting."),
+    (
+        "GET",
+        "/api/v1/plans/{id}",
+        Access::Role(Role::Viewer),
+        "One plan: every change with from/to and rule, what is withheld, the issues, the approvals.",
+    ),
+    (
+        "POST",
+        "/api/v1/plans/{id}/approve",
+        Access::Role(Role::Operator),
+        "Approve a pending plan; with enough approvals it is applied if neither system changed since.",
+    ),
+    ("POST", "/api/v1/plans/{id}/reject", Access::Role(Role::Operator), "Reject a pending plan: nothing is written."),
+    ("GET", "/api/v1/runs", Access::Role(Role::Viewer), "The runs, newest first."),
+    (
+        "GET",
+        "/api/v1/audit",
+        Access::Role(Role::Admin),
+        "The audit journal of changes to connections, plans and users.",
+    ),
+    ("GET", "/api/v1/users", Access::Role(Role::Admin), "The users."),
+    ("POST", "/api/v1/users", Access::Role(Role::Admin), "Add a user (viewer, operator or admin)."),
+    ("POST", "/api/v1/tokens", Access::Role(Role::Viewer), "A new API token for the caller, shown once."),
+    ("GET", "/api/v1/openapi.json", Access::Public, "This document."),
 ];
 
 /// How the API runs: `secure_cookies` when it is served over TLS (directly or behind a proxy).
@@ -66,24 +113,24 @@ pub struct ApiOptions {
     pub secure_cookies: bool,
 }
 
-struct Api {
-    service: Arc<Service>,
-    options: ApiOptions,
+pub(super) struct Api {
+    pub(super) service: Arc<Service>,
+    pub(super) options: ApiOptions,
 }
 
-type ApiState = State<Arc<Api>>;
+pub(super) type ApiState = State<Arc<Api>>;
 
 /// A refused or failed request: the status and a message that says what to do, with details (such as
 /// every error of a configuration) where there are several.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    message: String,
-    details: Vec<String>,
+    pub(super) status: StatusCode,
+    pub(super) message: String,
+    pub(super) details: Vec<String>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError { status, message: message.into(), details: Vec::new() }
     }
 }
@@ -96,7 +143,7 @@ impl IntoResponse for ApiError {
 }
 
 /// A failure of ours (the store, the disk): logged in full, answered without the insides.
-fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
+pub(super) fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
     tracing::error!(error = %engine::errors::chain(error), "request failed");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the service failed; its log says why")
 }
@@ -177,23 +224,23 @@ impl From<UserError> for ApiError {
 }
 
 /// A JSON body of type `T`, or a 400 that says what is wrong with it.
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| {
         ApiError::new(StatusCode::BAD_REQUEST, format!("the request body is not what this route takes: {error}"))
     })
 }
 
 /// An id from the path, or a 404 that names it.
-fn id(text: &str, what: &str) -> Result<i64, ApiError> {
+pub(super) fn id(text: &str, what: &str) -> Result<i64, ApiError> {
     text.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("there is no {what} `{text}`")))
 }
 
 /// The authenticated caller of a request, put there by `authorize`.
 #[derive(Clone, Debug)]
-struct Caller {
-    user: User,
+pub(super) struct Caller {
+    pub(super) user: User,
     /// The session's cookie value, when the caller came with one (for logout).
-    session: Option<String>,
+    pub(super) session: Option<String>,
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -209,7 +256,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn access_of(method: &Method, path: &str) -> Option<Access> {
-    ROUTES.iter().find(|(m, p, _)| *m == method.as_str() && *p == path).map(|(_, _, access)| *access)
+    ROUTES.iter().find(|(m, p, _, _)| *m == method.as_str() && *p == path).map(|(_, _, access, _)| *access)
 }
 
 /// Authentication and authorization of every request, by the route table.
@@ -277,304 +324,11 @@ pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/users", get(user_list).post(create_user))
         .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/openapi.json", get(|| async { axum::Json(openapi()) }))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&api), authorize))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /api/v1/openapi.json") })
         .with_state(api)
-}
-
-fn caller(request_caller: Option<axum::Extension<Caller>>) -> Result<Caller, ApiError> {
-    request_caller
-        .map(|axum::Extension(caller)| caller)
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))
-}
-
-type MaybeCaller = Option<axum::Extension<Caller>>;
-type Answer = Result<Response, ApiError>;
-
-fn ok(value: impl serde::Serialize) -> Answer {
-    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], axum::Json(value)).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginBody {
-    name: String,
-    password: String,
-}
-
-async fn log_in(State(api): ApiState, body: Bytes) -> Answer {
-    let body: LoginBody = parse(&body)?;
-    let service = &api.service;
-    let session = users::log_in(&service.records, &service.throttle, &body.name, &body.password, service.clock.now())
-        .await
-        .map_err(|error| match error {
-            LoginError::Wrong => ApiError::new(StatusCode::UNAUTHORIZED, error.to_string()),
-            LoginError::Throttled(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
-            LoginError::User(error) => error.into(),
-        })?;
-    let secure = if api.options.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-        session.cookie,
-        users::SESSION_SECONDS
-    );
-    let body = json!({"user": session.user, "csrf_token": session.csrf});
-    Ok((
-        StatusCode::OK,
-        [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".to_string())],
-        axum::Json(body),
-    )
-        .into_response())
-}
-
-async fn log_out(State(api): ApiState, request_caller: MaybeCaller) -> Answer {
-    let caller = caller(request_caller)?;
-    if let Some(session) = caller.session {
-        api.service.records.delete_session(&super::crypto::token_hash(&session)).await?;
-    }
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], axum::Json(json!({"logged_out": true}))).into_response())
-}
-
-async fn me(request_caller: MaybeCaller) -> Answer {
-    ok(caller(request_caller)?.user)
-}
-
-async fn connections(State(api): ApiState) -> Answer {
-    ok(api.service.records.connections().await?)
-}
-
-async fn connection_one(State(api): ApiState, Path(text): Path<String>) -> Answer {
-    let connection_id = id(&text, "connection")?;
-    let row = api.service.records.connection(connection_id).await?;
-    ok(row.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("there is no connection {connection_id}")))?)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewConnection {
-    name: String,
-    /// The configuration file's text (TOML), as `loket-sync init` writes it.
-    settings: String,
-    personio_client_secret: String,
-    loket_client_secret: String,
-}
-
-async fn create_connection(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
-    let caller = caller(request_caller)?;
-    let body: NewConnection = parse(&body)?;
-    let secrets = Secrets {
-        personio_client_secret: Some(SecretString::from(body.personio_client_secret)),
-        loket_client_secret: Some(SecretString::from(body.loket_client_secret)),
-        loket_tokens: None,
-    };
-    let settings = connection::read_for_api(&body.name, &body.settings, &secrets)?;
-    let saved = api.service.save_connection(&caller.user.name, &body.name, &settings, &body.settings, secrets).await?;
-    Ok((StatusCode::CREATED, axum::Json(saved)).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConnectionPolicy {
-    mode: Option<String>,
-    approvals_required: Option<i64>,
-    /// A cron expression in Europe/Amsterdam, or null for manual only.
-    #[serde(default)]
-    schedule: Option<Value>,
-}
-
-async fn change_connection(
-    State(api): ApiState,
-    request_caller: MaybeCaller,
-    Path(text): Path<String>,
-    body: Bytes,
-) -> Answer {
-    let caller = caller(request_caller)?;
-    let connection_id = id(&text, "connection")?;
-    let body: ConnectionPolicy = parse(&body)?;
-    let records = &api.service.records;
-    let before = records
-        .connection(connection_id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("there is no connection {connection_id}")))?;
-    let mut after = before.clone();
-    if let Some(mode) = body.mode {
-        if !matches!(mode.as_str(), "review" | "auto") {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("mode `{mode}` is not one; use review or auto"),
-            ));
-        }
-        after.mode = mode;
-    }
-    if let Some(required) = body.approvals_required {
-        if !(1..=2).contains(&required) {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "approvals_required is 1, or 2 for four eyes"));
-        }
-        after.approvals_required = required;
-    }
-    match body.schedule {
-        None => {}
-        Some(Value::Null) => after.schedule = None,
-        Some(Value::String(text)) => {
-            let cron = super::schedule::Cron::parse(&text)
-                .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))?;
-            after.schedule = Some(cron.as_str().to_string());
-            // A new schedule starts now: it does not make up for the slots before it was set.
-            after.last_scheduled_at = Some(api.service.clock.now().to_string());
-        }
-        Some(other) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("schedule is a cron expression such as \"0 6 * * 1-5\", or null for manual only; not {other}"),
-            ));
-        }
-    }
-    records.update_connection_policy(&after).await?;
-    let policy = |row: &super::records::ConnectionRow| {
-        format!(
-            "mode {}, approvals {}, schedule {}",
-            row.mode,
-            row.approvals_required,
-            row.schedule.as_deref().unwrap_or("manual")
-        )
-    };
-    records
-        .audit(super::records::AuditEntry {
-            who: &caller.user.name,
-            action: "connection policy changed",
-            subject: format!("connection {}", before.name),
-            before: Some(policy(&before)),
-            after: Some(policy(&after)),
-        })
-        .await?;
-    ok(records.connection(connection_id).await?)
-}
-
-async fn remove_connection(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
-    let caller = caller(request_caller)?;
-    api.service.delete_connection(&caller.user.name, id(&text, "connection")?).await?;
-    ok(json!({"removed": true}))
-}
-
-async fn plan_now(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
-    let caller = caller(request_caller)?;
-    let view = api.service.make_plan(id(&text, "connection")?, Some(&caller.user.name)).await?;
-    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
-}
-
-#[derive(Deserialize)]
-struct PlanFilter {
-    status: Option<String>,
-}
-
-async fn plans(State(api): ApiState, Query(filter): Query<PlanFilter>) -> Answer {
-    ok(api.service.records.plans(filter.status.as_deref()).await?)
-}
-
-async fn plan_one(State(api): ApiState, Path(text): Path<String>) -> Answer {
-    ok(api.service.plan_view(id(&text, "plan")?).await?)
-}
-
-async fn approve(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
-    let caller = caller(request_caller)?;
-    ok(api.service.approve(&caller.user, id(&text, "plan")?).await?)
-}
-
-async fn reject(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
-    let caller = caller(request_caller)?;
-    ok(api.service.reject(&caller.user, id(&text, "plan")?).await?)
-}
-
-async fn runs(State(api): ApiState) -> Answer {
-    ok(api.service.store.runs(200).await?)
-}
-
-async fn audit(State(api): ApiState) -> Answer {
-    ok(api.service.records.audit_log(500).await?)
-}
-
-async fn user_list(State(api): ApiState) -> Answer {
-    ok(api.service.records.users().await?)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewUser {
-    name: String,
-    role: String,
-    password: String,
-}
-
-async fn create_user(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
-    let caller = caller(request_caller)?;
-    let body: NewUser = parse(&body)?;
-    let role = Role::parse(&body.role).ok_or_else(|| UserError::BadRole(body.role.clone()))?;
-    let records = &api.service.records;
-    let user = users::add_user(records, &body.name, role, &body.password).await?;
-    records
-        .audit(super::records::AuditEntry {
-            who: &caller.user.name,
-            action: "user added",
-            subject: format!("user {}", user.name),
-            before: None,
-            after: Some(role.as_str().to_string()),
-        })
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(user)).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewToken {
-    name: String,
-}
-
-async fn create_token(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
-    let caller = caller(request_caller)?;
-    let body: NewToken = parse(&body)?;
-    if body.name.trim().is_empty() || body.name.len() > 100 {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "a token's name is 1 to 100 characters"));
-    }
-    let token = users::new_api_token(&api.service.records, &caller.user, &body.name).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"name": body.name, "token": token, "shown_once": true})))
-        .into_response())
-}
-
-/// Prometheus text: connections, pending approvals, runs and writes, last success per connection.
-async fn metrics(State(api): ApiState) -> Answer {
-    let pool = &api.service.records.pool;
-    let scalar = |sql: &'static str| async move {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.map_err(crate::store::StoreError::from)
-    };
-    let connections = scalar("SELECT COUNT(*) FROM connections").await?;
-    let pending = scalar("SELECT COUNT(*) FROM plans WHERE status = 'pending'").await?;
-    let runs = scalar("SELECT COUNT(*) FROM runs").await?;
-    let writes = scalar("SELECT COALESCE(SUM(writes_sent), 0) FROM runs").await?;
-    let failures = scalar("SELECT COUNT(*) FROM runs WHERE errors > 0").await?;
-    let mut text = String::new();
-    for (name, help, value) in [
-        ("loket_sync_connections", "Connections configured.", connections),
-        ("loket_sync_pending_approvals", "Plans waiting for approval.", pending),
-        ("loket_sync_runs_total", "Runs recorded.", runs),
-        ("loket_sync_writes_total", "Writes sent to Loket.", writes),
-        ("loket_sync_failed_runs_total", "Runs that ended with errors.", failures),
-    ] {
-        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
-    }
-    let last: Vec<(String, String)> = sqlx::query_as(
-        "SELECT connections.name, MAX(runs.finished_at) FROM runs JOIN connections ON connections.id = runs.connection_id WHERE runs.errors = 0 AND runs.finished_at IS NOT NULL GROUP BY connections.name",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(crate::store::StoreError::from)?;
-    text.push_str("# HELP loket_sync_last_success_timestamp_seconds The end of the last run without errors.\n# TYPE loket_sync_last_success_timestamp_seconds gauge\n");
-    for (name, at) in last {
-        let seconds = at.parse::<jiff::Timestamp>().map(|at| at.as_second()).unwrap_or(0);
-        text.push_str(&format!("loket_sync_last_success_timestamp_seconds{{connection=\"{name}\"}} {seconds}\n"));
-    }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
 /// Serves the API on `listener` until `shutdown` resolves.
@@ -585,20 +339,4 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(service, options)).with_graceful_shutdown(shutdown).await
-}
-
-/// The route table as JSON (for the API's description and the tests).
-pub fn route_table() -> Value {
-    Value::Array(
-        ROUTES
-            .iter()
-            .map(|(method, path, access)| {
-                let access = match access {
-                    Access::Public => "public".to_string(),
-                    Access::Role(role) => role.as_str().to_string(),
-                };
-                json!({"method": method, "path": path, "access": access})
-            })
-            .collect(),
-    )
 }

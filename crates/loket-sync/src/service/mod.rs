@@ -8,6 +8,8 @@
 pub mod api;
 pub mod connection;
 pub mod crypto;
+mod handlers;
+pub mod openapi;
 pub mod plans;
 pub mod records;
 pub mod schedule;

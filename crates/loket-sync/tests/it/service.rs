@@ -273,7 +273,7 @@ fn every_route_refuses_the_unauthenticated_and_the_roles_below_it() {
         .into_iter()
         .map(|(name, role)| (role, served.token(name)))
         .collect();
-    for (method, path, access) in ROUTES {
+    for (method, path, access, _) in ROUTES {
         let path = path.replace("{id}", "1");
         let Access::Role(needed) = access else { continue };
         let (status, body) = served.call(method, &path, Auth::Nobody, None);
@@ -505,4 +505,24 @@ fn auto_mode_keeps_a_destructive_plan_for_a_human() {
     let (_, audit) = served.call("GET", "/api/v1/audit", Auth::Bearer(&alice), None);
     let held = audit.as_array().unwrap().iter().find(|entry| entry["action"] == "auto apply held back").unwrap();
     assert!(held["after_value"].as_str().unwrap().contains("deletes or ends"), "{held}");
+}
+
+/// The OpenAPI document is served, names every route of the table with its method, and every route of the
+/// table is served by the router (none falls through to "no such route").
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let served = served("svc-openapi");
+    let (status, document) = served.call("GET", "/api/v1/openapi.json", Auth::Nobody, None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["openapi"], "3.1.0");
+    let admin = served.token("alice");
+    for (method, path, _, summary) in ROUTES {
+        let operation = &document["paths"][path][method.to_ascii_lowercase()];
+        assert_eq!(operation["summary"], *summary, "{method} {path} in the document");
+        let (_, answer) = served.call(method, &path.replace("{id}", "999"), Auth::Bearer(&admin), None);
+        assert!(!answer.to_string().contains("no such route"), "{method} {path} is not served: {answer}");
+    }
+    let described: usize =
+        document["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
+    assert_eq!(described, ROUTES.len());
 }

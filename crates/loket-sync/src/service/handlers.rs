@@ -1,0 +1,313 @@
+//! The handlers of the API: parse the request, call the service, render the answer. Authentication and
+//! authorization happened before (`api::authorize`); a handler that needs the caller takes it from there.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::{ApiError, ApiState, Caller, SESSION_COOKIE, id, parse};
+use super::connection::{self, Secrets};
+use super::users::{self, LoginError, Role, UserError};
+use crate::store::Store as _;
+
+pub(super) fn caller(request_caller: Option<axum::Extension<Caller>>) -> Result<Caller, ApiError> {
+    request_caller
+        .map(|axum::Extension(caller)| caller)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))
+}
+
+pub(super) type MaybeCaller = Option<axum::Extension<Caller>>;
+pub(super) type Answer = Result<Response, ApiError>;
+
+fn ok(value: impl serde::Serialize) -> Answer {
+    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], axum::Json(value)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginBody {
+    name: String,
+    password: String,
+}
+
+pub(super) async fn log_in(State(api): ApiState, body: Bytes) -> Answer {
+    let body: LoginBody = parse(&body)?;
+    let service = &api.service;
+    let session = users::log_in(&service.records, &service.throttle, &body.name, &body.password, service.clock.now())
+        .await
+        .map_err(|error| match error {
+            LoginError::Wrong => ApiError::new(StatusCode::UNAUTHORIZED, error.to_string()),
+            LoginError::Throttled(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
+            LoginError::User(error) => error.into(),
+        })?;
+    let secure = if api.options.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        session.cookie,
+        users::SESSION_SECONDS
+    );
+    let body = json!({"user": session.user, "csrf_token": session.csrf});
+    Ok((
+        StatusCode::OK,
+        [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".to_string())],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+pub(super) async fn log_out(State(api): ApiState, request_caller: MaybeCaller) -> Answer {
+    let caller = caller(request_caller)?;
+    if let Some(session) = caller.session {
+        api.service.records.delete_session(&super::crypto::token_hash(&session)).await?;
+    }
+    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], axum::Json(json!({"logged_out": true}))).into_response())
+}
+
+pub(super) async fn me(request_caller: MaybeCaller) -> Answer {
+    ok(caller(request_caller)?.user)
+}
+
+pub(super) async fn connections(State(api): ApiState) -> Answer {
+    ok(api.service.records.connections().await?)
+}
+
+pub(super) async fn connection_one(State(api): ApiState, Path(text): Path<String>) -> Answer {
+    let connection_id = id(&text, "connection")?;
+    let row = api.service.records.connection(connection_id).await?;
+    ok(row.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("there is no connection {connection_id}")))?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewConnection {
+    name: String,
+    /// The configuration file's text (TOML), as `loket-sync init` writes it.
+    settings: String,
+    personio_client_secret: String,
+    loket_client_secret: String,
+}
+
+pub(super) async fn create_connection(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
+    let caller = caller(request_caller)?;
+    let body: NewConnection = parse(&body)?;
+    let secrets = Secrets {
+        personio_client_secret: Some(SecretString::from(body.personio_client_secret)),
+        loket_client_secret: Some(SecretString::from(body.loket_client_secret)),
+        loket_tokens: None,
+    };
+    let settings = connection::read_for_api(&body.name, &body.settings, &secrets)?;
+    let saved = api.service.save_connection(&caller.user.name, &body.name, &settings, &body.settings, secrets).await?;
+    Ok((StatusCode::CREATED, axum::Json(saved)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConnectionPolicy {
+    mode: Option<String>,
+    approvals_required: Option<i64>,
+    /// A cron expression in Europe/Amsterdam, or null for manual only.
+    #[serde(default)]
+    schedule: Option<Value>,
+}
+
+pub(super) async fn change_connection(
+    State(api): ApiState,
+    request_caller: MaybeCaller,
+    Path(text): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let caller = caller(request_caller)?;
+    let connection_id = id(&text, "connection")?;
+    let body: ConnectionPolicy = parse(&body)?;
+    let records = &api.service.records;
+    let before = records
+        .connection(connection_id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("there is no connection {connection_id}")))?;
+    let mut after = before.clone();
+    if let Some(mode) = body.mode {
+        if !matches!(mode.as_str(), "review" | "auto") {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("mode `{mode}` is not one; use review or auto"),
+            ));
+        }
+        after.mode = mode;
+    }
+    if let Some(required) = body.approvals_required {
+        if !(1..=2).contains(&required) {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "approvals_required is 1, or 2 for four eyes"));
+        }
+        after.approvals_required = required;
+    }
+    match body.schedule {
+        None => {}
+        Some(Value::Null) => after.schedule = None,
+        Some(Value::String(text)) => {
+            let cron = super::schedule::Cron::parse(&text)
+                .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))?;
+            after.schedule = Some(cron.as_str().to_string());
+            // A new schedule starts now: it does not make up for the slots before it was set.
+            after.last_scheduled_at = Some(api.service.clock.now().to_string());
+        }
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("schedule is a cron expression such as \"0 6 * * 1-5\", or null for manual only; not {other}"),
+            ));
+        }
+    }
+    records.update_connection_policy(&after).await?;
+    let policy = |row: &super::records::ConnectionRow| {
+        format!(
+            "mode {}, approvals {}, schedule {}",
+            row.mode,
+            row.approvals_required,
+            row.schedule.as_deref().unwrap_or("manual")
+        )
+    };
+    records
+        .audit(super::records::AuditEntry {
+            who: &caller.user.name,
+            action: "connection policy changed",
+            subject: format!("connection {}", before.name),
+            before: Some(policy(&before)),
+            after: Some(policy(&after)),
+        })
+        .await?;
+    ok(records.connection(connection_id).await?)
+}
+
+pub(super) async fn remove_connection(
+    State(api): ApiState,
+    request_caller: MaybeCaller,
+    Path(text): Path<String>,
+) -> Answer {
+    let caller = caller(request_caller)?;
+    api.service.delete_connection(&caller.user.name, id(&text, "connection")?).await?;
+    ok(json!({"removed": true}))
+}
+
+pub(super) async fn plan_now(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
+    let caller = caller(request_caller)?;
+    let view = api.service.make_plan(id(&text, "connection")?, Some(&caller.user.name)).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct PlanFilter {
+    status: Option<String>,
+}
+
+pub(super) async fn plans(State(api): ApiState, Query(filter): Query<PlanFilter>) -> Answer {
+    ok(api.service.records.plans(filter.status.as_deref()).await?)
+}
+
+pub(super) async fn plan_one(State(api): ApiState, Path(text): Path<String>) -> Answer {
+    ok(api.service.plan_view(id(&text, "plan")?).await?)
+}
+
+pub(super) async fn approve(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
+    let caller = caller(request_caller)?;
+    ok(api.service.approve(&caller.user, id(&text, "plan")?).await?)
+}
+
+pub(super) async fn reject(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
+    let caller = caller(request_caller)?;
+    ok(api.service.reject(&caller.user, id(&text, "plan")?).await?)
+}
+
+pub(super) async fn runs(State(api): ApiState) -> Answer {
+    ok(api.service.store.runs(200).await?)
+}
+
+pub(super) async fn audit(State(api): ApiState) -> Answer {
+    ok(api.service.records.audit_log(500).await?)
+}
+
+pub(super) async fn user_list(State(api): ApiState) -> Answer {
+    ok(api.service.records.users().await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewUser {
+    name: String,
+    role: String,
+    password: String,
+}
+
+pub(super) async fn create_user(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
+    let caller = caller(request_caller)?;
+    let body: NewUser = parse(&body)?;
+    let role = Role::parse(&body.role).ok_or_else(|| UserError::BadRole(body.role.clone()))?;
+    let records = &api.service.records;
+    let user = users::add_user(records, &body.name, role, &body.password).await?;
+    records
+        .audit(super::records::AuditEntry {
+            who: &caller.user.name,
+            action: "user added",
+            subject: format!("user {}", user.name),
+            before: None,
+            after: Some(role.as_str().to_string()),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(user)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewToken {
+    name: String,
+}
+
+pub(super) async fn create_token(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
+    let caller = caller(request_caller)?;
+    let body: NewToken = parse(&body)?;
+    if body.name.trim().is_empty() || body.name.len() > 100 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "a token's name is 1 to 100 characters"));
+    }
+    let token = users::new_api_token(&api.service.records, &caller.user, &body.name).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"name": body.name, "token": token, "shown_once": true})))
+        .into_response())
+}
+
+/// Prometheus text: connections, pending approvals, runs and writes, last success per connection.
+pub(super) async fn metrics(State(api): ApiState) -> Answer {
+    let pool = &api.service.records.pool;
+    let scalar = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.map_err(crate::store::StoreError::from)
+    };
+    let connections = scalar("SELECT COUNT(*) FROM connections").await?;
+    let pending = scalar("SELECT COUNT(*) FROM plans WHERE status = 'pending'").await?;
+    let runs = scalar("SELECT COUNT(*) FROM runs").await?;
+    let writes = scalar("SELECT COALESCE(SUM(writes_sent), 0) FROM runs").await?;
+    let failures = scalar("SELECT COUNT(*) FROM runs WHERE errors > 0").await?;
+    let mut text = String::new();
+    for (name, help, value) in [
+        ("loket_sync_connections", "Connections configured.", connections),
+        ("loket_sync_pending_approvals", "Plans waiting for approval.", pending),
+        ("loket_sync_runs_total", "Runs recorded.", runs),
+        ("loket_sync_writes_total", "Writes sent to Loket.", writes),
+        ("loket_sync_failed_runs_total", "Runs that ended with errors.", failures),
+    ] {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+    }
+    let last: Vec<(String, String)> = sqlx::query_as(
+        "SELECT connections.name, MAX(runs.finished_at) FROM runs JOIN connections ON connections.id = runs.connection_id WHERE runs.errors = 0 AND runs.finished_at IS NOT NULL GROUP BY connections.name",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(crate::store::StoreError::from)?;
+    text.push_str("# HELP loket_sync_last_success_timestamp_seconds The end of the last run without errors.\n# TYPE loket_sync_last_success_timestamp_seconds gauge\n");
+    for (name, at) in last {
+        let seconds = at.parse::<jiff::Timestamp>().map(|at| at.as_second()).unwrap_or(0);
+        text.push_str(&format!("loket_sync_last_success_timestamp_seconds{{connection=\"{name}\"}} {seconds}\n"));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
