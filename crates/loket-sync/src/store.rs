@@ -134,6 +134,11 @@ pub struct RunEnd<'a> {
 }
 
 impl<'a> RunEnd<'a> {
+    /// A run that applied its plan: the writes sent and the issues the apply added.
+    pub fn applied(run_id: i64, outcome: &'a str, plan: &'a Plan, applied: &'a crate::runner::Applied) -> RunEnd<'a> {
+        RunEnd { run_id, outcome, plan, sent: applied.sent, extra_issues: &applied.issues }
+    }
+
     /// A run that ended before any write was sent (refused, not confirmed, or without a plan).
     pub fn unapplied(run_id: i64, outcome: &'a str, plan: &'a Plan) -> RunEnd<'a> {
         RunEnd { run_id, outcome, plan, sent: 0, extra_issues: &[] }

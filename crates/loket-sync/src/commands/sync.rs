@@ -184,16 +184,7 @@ async fn sync_locked(
     } else {
         format!("applied {} write(s)", applied.sent)
     };
-    if let Err(error) = store
-        .finish_run(&RunEnd {
-            run_id,
-            outcome: &outcome,
-            plan: &planned.plan,
-            sent: applied.sent,
-            extra_issues: &applied.issues,
-        })
-        .await
-    {
+    if let Err(error) = store.finish_run(&RunEnd::applied(run_id, &outcome, &planned.plan, &applied)).await {
         printer.warn(format!("the run could not be recorded: {}", chain(&error)));
     }
     let mut value = report::plan_json(&planned.plan, &applied.issues);

@@ -219,15 +219,7 @@ impl Service {
         let applied = runner::apply(connections, &planned, &settings.sync, today, journal).await;
         let errors = applied.issues.iter().filter(|issue| issue.severity == engine::Severity::Error).count();
         let outcome = format!("applied {} write(s){}", applied.sent, if errors > 0 { " with errors" } else { "" });
-        self.store
-            .finish_run(&RunEnd {
-                run_id,
-                outcome: &outcome,
-                plan: &planned.plan,
-                sent: applied.sent,
-                extra_issues: &applied.issues,
-            })
-            .await?;
+        self.store.finish_run(&RunEnd::applied(run_id, &outcome, &planned.plan, &applied)).await?;
         sqlx::query("UPDATE plans SET run_id = ? WHERE id = ?")
             .bind(run_id)
             .bind(row.id)
