@@ -121,6 +121,9 @@ pub enum Command {
         /// Mark the session cookie Secure: the service is reached over TLS (directly or behind a proxy).
         #[arg(long)]
         secure_cookies: bool,
+        /// The address browsers reach the service at, for Loket's login redirect (default: the request's host).
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// The service's users.
     Users {

@@ -327,6 +327,12 @@ impl LoketClient {
         Ok(guard.is_some())
     }
 
+    /// Makes sure there is an access token to use: refreshes one that expires within a minute. A refused
+    /// refresh (`OAuth`) means the login is needed again.
+    pub async fn ensure_token(&self) -> Result<(), LoketError> {
+        self.access_token().await.map(|_| ())
+    }
+
     /// Forces a refresh (for `loket-sync check`, and tests of rotation).
     pub async fn refresh_now(&self) -> Result<(), LoketError> {
         let mut guard = self.tokens.lock().await;

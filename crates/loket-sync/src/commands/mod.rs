@@ -96,8 +96,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ScenarioAction::Check { files } => local::scenario_check(&context, &files),
             ScenarioAction::Plan { file } => local::scenario_plan(&context, &file),
         },
-        Command::Serve { listen, store, secure_cookies } => {
-            let options = crate::service::api::ApiOptions { secure_cookies };
+        Command::Serve { listen, store, secure_cookies, public_url } => {
+            let options = crate::service::api::ApiOptions { secure_cookies, public_url };
             serve::serve(&context, &listen, &store, fixed_today, options).await
         }
         Command::Users { action: UsersAction::Add { name, role, admin, store } } => {

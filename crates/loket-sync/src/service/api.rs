@@ -105,12 +105,42 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("POST", "/api/v1/users", Access::Role(Role::Admin), "Add a user (viewer, operator or admin)."),
     ("POST", "/api/v1/tokens", Access::Role(Role::Viewer), "A new API token for the caller, shown once."),
     ("GET", "/api/v1/openapi.json", Access::Public, "This document."),
+    (
+        "GET",
+        "/api/v1/loket-logins",
+        Access::Role(Role::Admin),
+        "The Loket logins (never their secrets or tokens), and which need a login.",
+    ),
+    (
+        "POST",
+        "/api/v1/loket-logins/{id}/authorize",
+        Access::Role(Role::Admin),
+        "Start a Loket login: the address to open in the browser; Loket sends it back to the callback.",
+    ),
+    (
+        "GET",
+        "/api/v1/loket-logins/callback",
+        Access::Public,
+        "Loket's redirect after a login: checked by its state, the code exchanged, the tokens sealed.",
+    ),
 ];
 
 /// How the API runs: `secure_cookies` when it is served over TLS (directly or behind a proxy).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ApiOptions {
     pub secure_cookies: bool,
+    /// The address browsers reach the service at (for Loket's redirect), such as
+    /// `https://sync.example.nl`; by default the request's `Host`.
+    pub public_url: Option<String>,
+}
+
+/// The callback address Loket sends the browser back to.
+pub(super) fn callback_url(options: &ApiOptions, headers: &HeaderMap) -> String {
+    let base = options.public_url.clone().unwrap_or_else(|| {
+        let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    });
+    format!("{}/api/v1/loket-logins/callback", base.trim_end_matches('/'))
 }
 
 pub(super) struct Api {
@@ -198,6 +228,7 @@ impl From<PlanningError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, message)
             }
             PlanningError::OwnPlan(_) => ApiError::new(StatusCode::FORBIDDEN, message),
+            PlanningError::NeedsLogin(_) => ApiError::new(StatusCode::CONFLICT, message),
             PlanningError::Plan(PlanError::Config(errors)) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message,
@@ -325,6 +356,9 @@ pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
         .route("/api/v1/users", get(user_list).post(create_user))
         .route("/api/v1/tokens", post(create_token))
         .route("/api/v1/openapi.json", get(|| async { axum::Json(openapi()) }))
+        .route("/api/v1/loket-logins", get(loket_logins))
+        .route("/api/v1/loket-logins/{id}/authorize", post(start_loket_login))
+        .route("/api/v1/loket-logins/callback", get(loket_callback))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&api), authorize))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /api/v1/openapi.json") })

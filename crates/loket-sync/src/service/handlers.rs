@@ -3,14 +3,15 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiState, Caller, SESSION_COOKIE, id, parse};
+use super::api::{ApiError, ApiState, Caller, SESSION_COOKIE, callback_url, id, parse};
 use super::connection::{self, Secrets};
+use super::login::LoginFlowError;
 use super::users::{self, LoginError, Role, UserError};
 use crate::store::Store as _;
 
@@ -310,4 +311,56 @@ pub(super) async fn metrics(State(api): ApiState) -> Answer {
         text.push_str(&format!("loket_sync_last_success_timestamp_seconds{{connection=\"{name}\"}} {seconds}\n"));
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+pub(super) async fn loket_logins(State(api): ApiState) -> Answer {
+    let rows: Vec<super::records::LoginRow> = sqlx::query_as("SELECT * FROM loket_logins ORDER BY id")
+        .fetch_all(&api.service.records.pool)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    ok(rows)
+}
+
+fn login_error(error: LoginFlowError) -> ApiError {
+    let message = engine::errors::chain(&error);
+    match error {
+        LoginFlowError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, message),
+        LoginFlowError::UnknownState => ApiError::new(StatusCode::BAD_REQUEST, message),
+        LoginFlowError::Refused(_) => ApiError::new(StatusCode::BAD_GATEWAY, message),
+        LoginFlowError::Connection(error) => error.into(),
+        LoginFlowError::Store(error) => error.into(),
+        LoginFlowError::Sealed(_) => super::api::internal(&error),
+    }
+}
+
+pub(super) async fn start_loket_login(
+    State(api): ApiState,
+    request_caller: MaybeCaller,
+    Path(text): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let caller = caller(request_caller)?;
+    let login_id = id(&text, "Loket login")?;
+    let redirect = callback_url(&api.options, &headers);
+    let url = api.service.start_loket_login(&caller.user.name, login_id, &redirect).await.map_err(login_error)?;
+    ok(json!({"authorize_url": url, "redirect_uri": redirect}))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) async fn loket_callback(State(api): ApiState, Query(query): Query<Callback>, headers: HeaderMap) -> Answer {
+    if let Some(error) = query.error {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("Loket did not log in: {error}")));
+    }
+    let (Some(code), Some(state)) = (query.code, query.state) else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the redirect carries no code and state"));
+    };
+    let redirect = callback_url(&api.options, &headers);
+    let login_id = api.service.finish_loket_login(&state, &code, &redirect).await.map_err(login_error)?;
+    ok(json!({"logged_in": true, "loket_login": login_id}))
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod connection;
 pub mod crypto;
 mod handlers;
+pub mod login;
 pub mod openapi;
 pub mod plans;
 pub mod records;
@@ -77,6 +78,7 @@ pub struct Service {
     key: Option<Arc<SecretKey>>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Throttle,
+    pub pending_logins: login::PendingLogins,
 }
 
 /// Where the key comes from: the environment variable's value, or a file.
@@ -100,7 +102,7 @@ impl Service {
         if key.is_none() && records.holds_secrets().await? {
             return Err(ServiceError::NoKey);
         }
-        Ok(Service { store, records, key, clock, throttle: Throttle::default() })
+        Ok(Service { store, records, key, clock, throttle: Throttle::default(), pending_logins: Default::default() })
     }
 
     /// The key, or the error that says how to give one.

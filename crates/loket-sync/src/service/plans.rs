@@ -29,6 +29,8 @@ pub enum PlanningError {
     AlreadyDecided(String),
     #[error("the plan cannot be made")]
     Plan(#[source] PlanError),
+    #[error("Loket login {0} is needed again (Loket refused its tokens): an admin logs in to Loket for it")]
+    NeedsLogin(i64),
     #[error(transparent)]
     Connection(#[from] ConnectionError),
     #[error(transparent)]
@@ -71,6 +73,15 @@ impl Service {
         requested_by: Option<&str>,
     ) -> Result<(PlanView, engine::Plan), PlanningError> {
         let (row, settings, connections) = self.open_connection(connection_id).await?;
+        // A login Loket no longer accepts plans nothing, and says so once, for every connection of it.
+        if let Err(error) = connections.loket.ensure_token().await {
+            let lost = matches!(error, loket::LoketError::OAuth(_) | loket::LoketError::NotConnected);
+            if lost {
+                self.login_lost(row.loket_login_id, &engine::errors::chain(&error)).await?;
+                return Err(PlanningError::NeedsLogin(row.loket_login_id));
+            }
+            return Err(PlanningError::Plan(PlanError::Tokens(error)));
+        }
         let today = self.clock.today();
         let planned = runner::plan(&connections, &settings.sync, today, false).await.map_err(PlanningError::Plan)?;
         let document = crate::report::plan_json(&planned.plan, &[]);

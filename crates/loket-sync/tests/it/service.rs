@@ -526,3 +526,55 @@ fn the_openapi_document_describes_every_route() {
         document["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
     assert_eq!(described, ROUTES.len());
 }
+
+/// Loket refuses the login's refresh: the login is marked as needed, plans say so; an admin logs in again
+/// through the browser into the service's callback (a wrong or replayed `state` is refused), and planning
+/// works again.
+#[test]
+fn a_lost_loket_login_is_marked_and_a_browser_login_into_the_service_restores_it() {
+    let served = served("svc-login");
+    let alice = served.token("alice");
+    // The tokens expire and their refresh token is one Loket no longer knows.
+    let expired = json!({"access_token": "at-expired", "refresh_token": "rt-revoked", "expires_at": 0});
+    std::fs::write(served.site.directory.join("loket-tokens.json"), expired.to_string()).unwrap();
+    let config = served.site.config.to_str().unwrap().to_string();
+    service_command(&served.site, &served.state, &["connections", "import", &config]).assert().success();
+    let id = connection_id(&served, &alice);
+    let (status, body) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("needed again"), "{body}");
+    let (_, logins) = served.call("GET", "/api/v1/loket-logins", Auth::Bearer(&alice), None);
+    assert_eq!(logins[0]["needs_login"], true, "{logins}");
+    assert!(!logins.to_string().contains("sealed"), "{logins}");
+    let (_, audit) = served.call("GET", "/api/v1/audit", Auth::Bearer(&alice), None);
+    assert!(audit.as_array().unwrap().iter().any(|entry| entry["action"] == "loket login needed"), "{audit}");
+
+    let login = logins[0]["id"].as_i64().unwrap();
+    let (status, started) =
+        served.call("POST", &format!("/api/v1/loket-logins/{login}/authorize"), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let authorize = started["authorize_url"].as_str().unwrap().to_string();
+    assert!(started["redirect_uri"].as_str().unwrap().starts_with(&served.base), "{started}");
+    // The browser at Loket: the local Loket approves at once and redirects to the service's callback.
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let location = served.runtime.block_on(async {
+        let answer = browser.get(&authorize).send().await.unwrap();
+        assert!(answer.status().is_redirection(), "{}", answer.status());
+        answer.headers().get("location").unwrap().to_str().unwrap().to_string()
+    });
+    let path = location.strip_prefix(&served.base).unwrap_or_else(|| panic!("{location}")).to_string();
+    assert!(path.starts_with("/api/v1/loket-logins/callback?"), "{path}");
+    let forged = path.replace("state=", "state=forged");
+    let (status, body) = served.call("GET", &forged, Auth::Nobody, None);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = served.call("GET", &path, Auth::Nobody, None);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["logged_in"], true);
+    let (status, _) = served.call("GET", &path, Auth::Nobody, None);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a state is good once");
+    let (_, logins) = served.call("GET", "/api/v1/loket-logins", Auth::Bearer(&alice), None);
+    assert_eq!(logins[0]["needs_login"], false, "{logins}");
+    let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::CREATED, "{plan}");
+    assert_eq!(plan["status"], "pending");
+}
