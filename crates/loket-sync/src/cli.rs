@@ -124,6 +124,13 @@ pub enum Command {
         /// The address browsers reach the service at, for Loket's login redirect (default: the request's host).
         #[arg(long)]
         public_url: Option<String>,
+        /// The SMTP server of e-mail notifications, such as smtps://user:password@mail.example.nl or
+        /// smtp://127.0.0.1:25 for a local relay.
+        #[arg(long, requires = "smtp_from")]
+        smtp_url: Option<String>,
+        /// The sender of e-mail notifications.
+        #[arg(long)]
+        smtp_from: Option<String>,
     },
     /// The service's users.
     Users {

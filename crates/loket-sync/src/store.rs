@@ -276,6 +276,8 @@ impl SqliteStore {
             "api_tokens",
             "plans",
             "approvals",
+            "notifications",
+            "outbox",
             "audit",
         ];
         if let Some(foreign) =

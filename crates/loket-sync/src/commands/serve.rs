@@ -31,8 +31,13 @@ pub async fn serve(
     store: &ServiceStore,
     fixed_today: bool,
     options: ApiOptions,
+    smtp: Option<(String, String)>,
 ) -> anyhow::Result<ExitStatus> {
-    let service = Arc::new(open(context, store, fixed_today).await?);
+    let mut service = open(context, store, fixed_today).await?;
+    if let Some((url, from)) = smtp {
+        service = service.with_mailer(crate::service::notify::Mailer::new(&url, &from).map_err(anyhow::Error::msg)?);
+    }
+    let service = Arc::new(service);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; pass another address with --listen"))?;
@@ -48,6 +53,7 @@ pub async fn serve(
                 for done in service.tick(service.clock.now()).await {
                     tracing::info!(connection = done.connection_id, plan = ?done.plan_id, outcome = %done.outcome, "scheduled run");
                 }
+                service.deliver(service.clock.now()).await;
                 tokio::select! {
                     () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
                     _ = stopped.changed() => break,

@@ -76,3 +76,23 @@ CREATE TABLE audit (
     after_value TEXT
 );
 ALTER TABLE runs ADD COLUMN connection_id INTEGER REFERENCES connections(id);
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    connection_id INTEGER REFERENCES connections(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email')),
+    target TEXT NOT NULL,
+    events TEXT NOT NULL,
+    secret_sealed TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    notification_id INTEGER NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL,
+    delivered_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox(delivered_at, next_at);

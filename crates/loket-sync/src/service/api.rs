@@ -107,6 +107,19 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/api/v1/openapi.json", Access::Public, "This document."),
     (
         "GET",
+        "/api/v1/notifications",
+        Access::Role(Role::Admin),
+        "The notifications: webhooks and e-mail, per connection or for all.",
+    ),
+    (
+        "POST",
+        "/api/v1/notifications",
+        Access::Role(Role::Admin),
+        "Add a webhook (signed with HMAC-SHA256) or an e-mail address for events: plan_pending, run_failed, new_errors, login_needed, guard_refused.",
+    ),
+    ("DELETE", "/api/v1/notifications/{id}", Access::Role(Role::Admin), "Remove a notification."),
+    (
+        "GET",
         "/api/v1/loket-logins",
         Access::Role(Role::Admin),
         "The Loket logins (never their secrets or tokens), and which need a login.",
@@ -356,6 +369,8 @@ pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
         .route("/api/v1/users", get(user_list).post(create_user))
         .route("/api/v1/tokens", post(create_token))
         .route("/api/v1/openapi.json", get(|| async { axum::Json(openapi()) }))
+        .route("/api/v1/notifications", get(notifications).post(add_notification))
+        .route("/api/v1/notifications/{id}", axum::routing::delete(remove_notification))
         .route("/api/v1/loket-logins", get(loket_logins))
         .route("/api/v1/loket-logins/{id}/authorize", post(start_loket_login))
         .route("/api/v1/loket-logins/callback", get(loket_callback))

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::api::{ApiError, ApiState, Caller, SESSION_COOKIE, callback_url, id, parse};
 use super::connection::{self, Secrets};
 use super::login::LoginFlowError;
+use super::notify::{NewNotification, NotifyError};
 use super::users::{self, LoginError, Role, UserError};
 use crate::store::Store as _;
 
@@ -363,4 +364,63 @@ pub(super) async fn loket_callback(State(api): ApiState, Query(query): Query<Cal
     let redirect = callback_url(&api.options, &headers);
     let login_id = api.service.finish_loket_login(&state, &code, &redirect).await.map_err(login_error)?;
     ok(json!({"logged_in": true, "loket_login": login_id}))
+}
+
+pub(super) async fn notifications(State(api): ApiState) -> Answer {
+    ok(api.service.notifications().await?)
+}
+
+pub(super) async fn add_notification(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
+    let caller = caller(request_caller)?;
+    let new: NewNotification = parse(&body)?;
+    let (row, secret) = api.service.add_notification(new).await.map_err(|error| match error {
+        NotifyError::Store(error) => error.into(),
+        NotifyError::Service(error) => error.into(),
+        NotifyError::Seal(_) => super::api::internal(&error),
+        other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
+    })?;
+    api.service
+        .records
+        .audit(super::records::AuditEntry {
+            who: &caller.user.name,
+            action: "notification added",
+            subject: format!("notification {}", row.id),
+            before: None,
+            after: Some(format!("{} {} for {}", row.kind, row.target, row.events)),
+        })
+        .await?;
+    let mut answer = serde_json::to_value(&row).unwrap_or_default();
+    if let Some(secret) = secret {
+        answer["secret"] = json!(secret);
+        answer["secret_shown_once"] = json!(true);
+    }
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+pub(super) async fn remove_notification(
+    State(api): ApiState,
+    request_caller: MaybeCaller,
+    Path(text): Path<String>,
+) -> Answer {
+    let caller = caller(request_caller)?;
+    let notification_id = id(&text, "notification")?;
+    let removed = sqlx::query("DELETE FROM notifications WHERE id = ?")
+        .bind(notification_id)
+        .execute(&api.service.records.pool)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    if removed.rows_affected() == 0 {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("there is no notification {notification_id}")));
+    }
+    api.service
+        .records
+        .audit(super::records::AuditEntry {
+            who: &caller.user.name,
+            action: "notification removed",
+            subject: format!("notification {notification_id}"),
+            before: None,
+            after: None,
+        })
+        .await?;
+    ok(json!({"removed": true}))
 }

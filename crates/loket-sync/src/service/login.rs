@@ -117,6 +117,14 @@ impl Service {
                     after: Some(reason.to_string()),
                 })
                 .await?;
+            let connections: Vec<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE loket_login_id = ?")
+                .bind(login_id)
+                .fetch_all(&self.records.pool)
+                .await?;
+            for connection in connections {
+                let message = format!("Loket login {login_id} is needed again: an admin logs in to Loket for it");
+                self.notify("login_needed", Some(connection), &message, serde_json::json!({"reason": reason})).await;
+            }
         }
         Ok(())
     }

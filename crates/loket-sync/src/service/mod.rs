@@ -10,6 +10,7 @@ pub mod connection;
 pub mod crypto;
 mod handlers;
 pub mod login;
+pub mod notify;
 pub mod openapi;
 pub mod plans;
 pub mod records;
@@ -65,6 +66,8 @@ pub enum ServiceError {
         "the state store holds secrets, and no key was given to open them; set LOKET_SYNC_KEY (64 hex digits) or pass --key-file"
     )]
     NoKey,
+    #[error("the HTTP client for webhooks cannot be built: {0}")]
+    Http(String),
     #[error("the secret key cannot be used")]
     Key(#[from] KeyError),
     #[error(transparent)]
@@ -79,6 +82,10 @@ pub struct Service {
     pub clock: Arc<dyn Clock>,
     pub throttle: Throttle,
     pub pending_logins: login::PendingLogins,
+    /// Where e-mail notifications go out (none: e-mail notifications are refused).
+    pub mailer: Option<notify::Mailer>,
+    /// The HTTP client of webhooks.
+    pub http: reqwest::Client,
 }
 
 /// Where the key comes from: the environment variable's value, or a file.
@@ -102,7 +109,28 @@ impl Service {
         if key.is_none() && records.holds_secrets().await? {
             return Err(ServiceError::NoKey);
         }
-        Ok(Service { store, records, key, clock, throttle: Throttle::default(), pending_logins: Default::default() })
+        loket::client::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .user_agent(concat!("loket-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| ServiceError::Http(error.to_string()))?;
+        Ok(Service {
+            store,
+            records,
+            key,
+            clock,
+            throttle: Throttle::default(),
+            pending_logins: Default::default(),
+            mailer: None,
+            http,
+        })
+    }
+
+    /// The service with e-mail notifications through `mailer`.
+    pub fn with_mailer(mut self, mailer: notify::Mailer) -> Service {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// The key, or the error that says how to give one.

@@ -99,7 +99,9 @@ impl Service {
             decided_at: None,
             run_id: None,
         };
+        let previous = self.records.plans_of(connection_id, 1).await?.into_iter().next();
         let id = self.records.insert_plan(&plan_row).await?;
+        self.announce(&row.name, connection_id, id, &planned.plan, previous.as_ref(), requested_by.is_some()).await;
         self.records
             .audit(AuditEntry {
                 who: requested_by.unwrap_or("schedule"),
@@ -110,6 +112,60 @@ impl Service {
             })
             .await?;
         Ok((self.plan_view(id).await?, planned.plan))
+    }
+
+    /// The notifications a new plan calls for: waiting for approval (when a person asked for it; the
+    /// scheduler announces its own), errors that the connection's previous plan did not have, a guard
+    /// refusal.
+    async fn announce(
+        &self,
+        name: &str,
+        connection_id: i64,
+        plan_id: i64,
+        plan: &engine::Plan,
+        previous: Option<&PlanRow>,
+        pending: bool,
+    ) {
+        let details = serde_json::json!({"connection": name, "plan_id": plan_id, "writes": plan.n_writes()});
+        if pending && plan.n_writes() > 0 {
+            let message = format!("a plan of {} write(s) for {name} waits for approval", plan.n_writes());
+            self.notify("plan_pending", Some(connection_id), &message, details.clone()).await;
+        }
+        let errors_of = |issues: &serde_json::Value| -> std::collections::BTreeSet<String> {
+            issues
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|issue| issue["severity"] == "error")
+                .map(|issue| format!("{} {}", issue["code"], issue["employee_number"]))
+                .collect()
+        };
+        let now = errors_of(&serde_json::to_value(&plan.issues).unwrap_or_default());
+        let before = previous
+            .and_then(|row| serde_json::from_str::<serde_json::Value>(&row.document).ok())
+            .map(|document| errors_of(&document["issues"]))
+            .unwrap_or_default();
+        let new: Vec<&String> = now.difference(&before).collect();
+        if !new.is_empty() {
+            let message = format!("the plan for {name} has {} new error issue(s)", new.len());
+            self.notify(
+                "new_errors",
+                Some(connection_id),
+                &message,
+                serde_json::json!({"plan_id": plan_id, "new": new}),
+            )
+            .await;
+        }
+        if plan.guard.exceeded && !plan.guard.overridden {
+            let message = format!("the mass-change guard refuses the plan for {name}");
+            self.notify(
+                "guard_refused",
+                Some(connection_id),
+                &message,
+                serde_json::json!({"plan_id": plan_id, "guard": plan.guard}),
+            )
+            .await;
+        }
     }
 
     pub async fn plan_view(&self, id: i64) -> Result<PlanView, PlanningError> {
@@ -237,6 +293,11 @@ impl Service {
             .execute(&self.records.pool)
             .await
             .map_err(crate::store::StoreError::from)?;
+        if errors > 0 {
+            let message = format!("the run of {name} ended with {errors} error(s)");
+            let details = serde_json::json!({"run_id": run_id, "plan_id": row.id, "sent": applied.sent});
+            self.notify("run_failed", Some(row.connection_id), &message, details).await;
+        }
         Ok(Decision::Applied { run_id, sent: applied.sent, errors })
     }
 }

@@ -335,6 +335,15 @@ impl Records {
         Ok(id)
     }
 
+    /// The newest plans of a connection.
+    pub async fn plans_of(&self, connection_id: i64, limit: i64) -> Result<Vec<PlanRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM plans WHERE connection_id = ? ORDER BY id DESC LIMIT ?")
+            .bind(connection_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn plan(&self, id: i64) -> Result<Option<PlanRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM plans WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
     }

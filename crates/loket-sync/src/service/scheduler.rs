@@ -70,6 +70,11 @@ impl Service {
                 Err(error) => {
                     let message = engine::errors::chain(&error);
                     tracing::warn!(connection = connection.id, error = %message, "a scheduled plan failed");
+                    if !matches!(error, PlanningError::NeedsLogin(_)) {
+                        let text = format!("the scheduled run of {} failed", connection.name);
+                        self.notify("run_failed", Some(connection.id), &text, serde_json::json!({"error": message}))
+                            .await;
+                    }
                     (None, format!("failed: {message}"))
                 }
             };
@@ -78,10 +83,20 @@ impl Service {
         done
     }
 
+    /// A scheduled plan waits for approval: `plan_pending`, with why auto mode held it back, if it did.
+    async fn waits(&self, connection_id: i64, row: &super::records::PlanRow, held_back: Option<String>) {
+        let message = format!("a scheduled plan of {} write(s) waits for approval", row.writes);
+        let details = serde_json::json!({"plan_id": row.id, "writes": row.writes, "held_back": held_back});
+        self.notify("plan_pending", Some(connection_id), &message, details).await;
+    }
+
     async fn scheduled_run(&self, connection_id: i64, mode: &str) -> Result<(i64, String), PlanningError> {
         let (view, plan) = self.make_plan_with(connection_id, None).await?;
         let plan_id = view.row.id;
         if view.row.status != "pending" || mode != "auto" {
+            if view.row.status == "pending" {
+                self.waits(connection_id, &view.row, None).await;
+            }
             return Ok((plan_id, view.row.status));
         }
         if let Some(reason) = needs_a_human(&plan) {
@@ -91,9 +106,10 @@ impl Service {
                     action: "auto apply held back",
                     subject: format!("connection {connection_id} plan {plan_id}"),
                     before: None,
-                    after: Some(reason),
+                    after: Some(reason.clone()),
                 })
                 .await?;
+            self.waits(connection_id, &view.row, Some(reason)).await;
             return Ok((plan_id, "pending".to_string()));
         }
         let row = view.row;

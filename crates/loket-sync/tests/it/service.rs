@@ -112,6 +112,11 @@ fn served(name: &str) -> Served {
 }
 
 fn served_with(file: &str, name: &str) -> Served {
+    served_full(file, name, None)
+}
+
+/// `served_with`, and e-mail notifications through the SMTP server at `smtp` (an `smtp://` URL).
+fn served_full(file: &str, name: &str, smtp: Option<String>) -> Served {
     let site = site(file, name, true);
     let state = site.directory.join("service.db");
     let config = site.config.to_str().unwrap().to_string();
@@ -125,7 +130,11 @@ fn served_with(file: &str, name: &str) -> Served {
     let today = site.scenario.today;
     let base = runtime.block_on(async {
         let clock = Arc::new(FixedDate(today));
-        let service = Service::open(&state, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
+        let mut service = Service::open(&state, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
+        if let Some(url) = smtp {
+            service =
+                service.with_mailer(loket_sync::service::notify::Mailer::new(&url, "loket-sync@example.nl").unwrap());
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let service = Arc::new(service);
@@ -577,4 +586,135 @@ fn a_lost_loket_login_is_marked_and_a_browser_login_into_the_service_restores_it
     let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
     assert_eq!(status, StatusCode::CREATED, "{plan}");
     assert_eq!(plan["status"], "pending");
+}
+
+/// A webhook receiver on a loopback port: it keeps every request (headers and body) and answers 500 to the
+/// first, 200 to the rest.
+async fn webhook_receiver() -> (String, Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+    let received: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let kept = Arc::clone(&received);
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let kept = Arc::clone(&kept);
+            async move {
+                let mut list = kept.lock().unwrap();
+                list.push((headers, body));
+                if list.len() == 1 { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
+            }
+        }),
+    );
+    let running = emulator::start(router).await.unwrap();
+    let url = format!("{}/hook", running.url());
+    std::mem::forget(running);
+    (url, received)
+}
+
+/// A minimal SMTP server on a loopback port that keeps every message's DATA.
+async fn smtp_receiver() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let mails: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let kept = Arc::clone(&mails);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let kept = Arc::clone(&kept);
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 localhost ESMTP test\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(text) = data.as_mut() {
+                        if line == "." {
+                            kept.lock().unwrap().push(data.take().unwrap_or_default());
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            text.push_str(&line);
+                            text.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 localhost\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = write.write_all(answer).await;
+                }
+            });
+        }
+    });
+    (url, mails)
+}
+
+/// Webhooks are signed and retried with backoff; e-mail goes out through SMTP; both on the events they ask
+/// for, delivered from the outbox at times the test chooses.
+#[test]
+fn notifications_reach_a_webhook_signed_and_retried_and_an_smtp_server() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let ((hook, received), (smtp, mails)) =
+        runtime.block_on(async { (webhook_receiver().await, smtp_receiver().await) });
+    let served = served_full("06-retroactive-correction-and-future-raise.json", "svc-notify", Some(smtp));
+    let alice = served.token("alice");
+    let id = connection_id(&served, &alice);
+    let (status, body) = served.call(
+        "POST",
+        "/api/v1/notifications",
+        Auth::Bearer(&alice),
+        Some(json!({"kind": "webhook", "target": hook, "events": ["plan_pending", "login_needed"]})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let secret = body["secret"].as_str().unwrap().to_string();
+    let (status, body) = served.call(
+        "POST",
+        "/api/v1/notifications",
+        Auth::Bearer(&alice),
+        Some(json!({"connection_id": id, "kind": "email", "target": "payroll@example.nl", "events": ["plan_pending"]})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for bad in [
+        json!({"kind": "webhook", "target": "ftp://example.nl", "events": []}),
+        json!({"kind": "email", "target": "not an address", "events": []}),
+        json!({"kind": "pigeon", "target": "x", "events": []}),
+        json!({"kind": "webhook", "target": "http://example.nl", "events": ["payday"]}),
+    ] {
+        let (status, answer) = served.call("POST", "/api/v1/notifications", Auth::Bearer(&alice), Some(bad.clone()));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
+    }
+    let (_, listed) = served.call("GET", "/api/v1/notifications", Auth::Bearer(&alice), None);
+    assert!(!listed.to_string().contains(&secret), "the secret is shown once: {listed}");
+
+    let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::CREATED, "{plan}");
+    let now = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    let deliver = |at: jiff::Timestamp| served.runtime.block_on(served.service.deliver(at));
+    // The webhook answers 500 the first time; the mail goes out.
+    assert_eq!(deliver(now), 1);
+    assert_eq!(received.lock().unwrap().len(), 1);
+    assert_eq!(deliver(now), 0, "not again before the backoff");
+    assert_eq!(deliver(now + jiff::SignedDuration::from_secs(31)), 1, "tried again after the backoff");
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    let (headers, body) = &received[1];
+    assert_eq!(headers["x-loket-sync-event"], "plan_pending");
+    let expected = loket_sync::service::notify::signature(&secret, body.as_bytes());
+    assert_eq!(headers[loket_sync::service::notify::SIGNATURE_HEADER].to_str().unwrap(), expected);
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["event"], "plan_pending");
+    assert_eq!(payload["connection_id"], id);
+    assert!(payload["message"].as_str().unwrap().contains("waits for approval"), "{payload}");
+    let mails = mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("payroll@example.nl") && mails[0].contains("waits for approval"), "{}", mails[0]);
+    drop(runtime);
 }
