@@ -50,6 +50,7 @@ CREATE TABLE plans (
     connection_id INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
     status TEXT NOT NULL CHECK (status IN ('pending', 'applied', 'rejected', 'stale', 'failed', 'in_sync')),
     requested_by TEXT,
+    allow_mass_changes INTEGER NOT NULL DEFAULT 0,
     run_date TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     document TEXT NOT NULL,

@@ -80,6 +80,19 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
         Access::Role(Role::Operator),
         "Read both systems and make a plan that waits for approval.",
     ),
+    (
+        "GET",
+        "/api/v1/connections/{id}/log",
+        Access::Role(Role::Viewer),
+        "The audit journal of a connection's writes (intent and Loket's answer); ?employee=N for one employee.",
+    ),
+    (
+        "PUT",
+        "/api/v1/connections/{id}/credentials",
+        Access::Role(Role::Admin),
+        "Replace the Personio or the Loket client secret (write-only: no route returns a secret).",
+    ),
+    ("GET", "/api/v1/runs/{id}/issues", Access::Role(Role::Viewer), "The issues of a run, by code."),
     ("GET", "/api/v1/plans", Access::Role(Role::Viewer), "Plans, newest first; ?status=pending for those waiting."),
     (
         "GET",
@@ -360,6 +373,9 @@ pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
         .route("/api/v1/connections", get(connections).post(create_connection))
         .route("/api/v1/connections/{id}", get(connection_one).patch(change_connection).delete(remove_connection))
         .route("/api/v1/connections/{id}/plans", post(plan_now))
+        .route("/api/v1/connections/{id}/log", get(connection_log))
+        .route("/api/v1/connections/{id}/credentials", axum::routing::put(change_credentials))
+        .route("/api/v1/runs/{id}/issues", get(run_issues))
         .route("/api/v1/plans", get(plans))
         .route("/api/v1/plans/{id}", get(plan_one))
         .route("/api/v1/plans/{id}/approve", post(approve))

@@ -294,6 +294,51 @@ impl Service {
         Ok((row, settings, connections))
     }
 
+    /// Replaces a connection's Personio secret or its Loket login's client secret; says which changed.
+    pub async fn change_credentials(
+        &self,
+        who: &str,
+        id: i64,
+        personio: Option<SecretString>,
+        loket: Option<SecretString>,
+    ) -> Result<Vec<&'static str>, ConnectionError> {
+        let row = self.records.connection(id).await?.ok_or_else(|| ConnectionError::NotFound(id.to_string()))?;
+        let key = self.key()?;
+        let sealed = |purpose: String, secret: &SecretString| {
+            key.seal(&purpose, secret.expose_secret()).map_err(|error| ConnectionError::Sealed(row.name.clone(), error))
+        };
+        let mut changed = Vec::new();
+        if let Some(secret) = &personio {
+            sqlx::query("UPDATE connections SET personio_secret_sealed = ?, updated_at = ? WHERE id = ?")
+                .bind(sealed(personio_secret_purpose(&row.name), secret)?)
+                .bind(now())
+                .bind(id)
+                .execute(&self.records.pool)
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            changed.push("personio_client_secret");
+        }
+        if let Some(secret) = &loket {
+            sqlx::query("UPDATE loket_logins SET client_secret_sealed = ? WHERE id = ?")
+                .bind(sealed(login_secret_purpose(row.loket_login_id), secret)?)
+                .bind(row.loket_login_id)
+                .execute(&self.records.pool)
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            changed.push("loket_client_secret");
+        }
+        self.records
+            .audit(AuditEntry {
+                who,
+                action: "credentials changed",
+                subject: format!("connection {}", row.name),
+                before: None,
+                after: Some(changed.join(", ")),
+            })
+            .await?;
+        Ok(changed)
+    }
+
     /// Removes a connection; its runs stay in the history.
     pub async fn delete_connection(&self, who: &str, id: i64) -> Result<(), ConnectionError> {
         let row = self.records.connection(id).await?.ok_or_else(|| ConnectionError::NotFound(id.to_string()))?;

@@ -195,10 +195,87 @@ pub(super) async fn remove_connection(
     ok(json!({"removed": true}))
 }
 
-pub(super) async fn plan_now(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlanRequest {
+    /// Let the mass-change guard through (journaled with the user who asks).
+    #[serde(default)]
+    allow_mass_changes: bool,
+}
+
+pub(super) async fn plan_now(
+    State(api): ApiState,
+    request_caller: MaybeCaller,
+    Path(text): Path<String>,
+    body: Bytes,
+) -> Answer {
     let caller = caller(request_caller)?;
-    let view = api.service.make_plan(id(&text, "connection")?, Some(&caller.user.name)).await?;
+    let request: PlanRequest = if body.is_empty() { PlanRequest::default() } else { parse(&body)? };
+    let connection_id = id(&text, "connection")?;
+    let view = if request.allow_mass_changes {
+        api.service.make_plan_overriding_the_guard(connection_id, &caller.user.name).await?
+    } else {
+        api.service.make_plan(connection_id, Some(&caller.user.name)).await?
+    };
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct LogFilter {
+    employee: Option<u64>,
+}
+
+pub(super) async fn connection_log(
+    State(api): ApiState,
+    Path(text): Path<String>,
+    Query(filter): Query<LogFilter>,
+) -> Answer {
+    let connection_id = id(&text, "connection")?;
+    if api.service.records.connection(connection_id).await?.is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("there is no connection {connection_id}")));
+    }
+    ok(api.service.records.journal_of(connection_id, filter.employee).await?)
+}
+
+pub(super) async fn run_issues(State(api): ApiState, Path(text): Path<String>) -> Answer {
+    let run_id = id(&text, "run")?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM runs WHERE id = ?")
+        .bind(run_id)
+        .fetch_optional(&api.service.records.pool)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    if exists.is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("there is no run {run_id}")));
+    }
+    ok(api.service.store.issues(Some(run_id)).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewCredentials {
+    personio_client_secret: Option<String>,
+    loket_client_secret: Option<String>,
+}
+
+pub(super) async fn change_credentials(
+    State(api): ApiState,
+    request_caller: MaybeCaller,
+    Path(text): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let caller = caller(request_caller)?;
+    let connection_id = id(&text, "connection")?;
+    let body: NewCredentials = parse(&body)?;
+    let changed = api
+        .service
+        .change_credentials(
+            &caller.user.name,
+            connection_id,
+            body.personio_client_secret.map(SecretString::from),
+            body.loket_client_secret.map(SecretString::from),
+        )
+        .await?;
+    ok(json!({"changed": changed}))
 }
 
 #[derive(Deserialize)]

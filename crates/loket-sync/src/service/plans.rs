@@ -63,7 +63,7 @@ pub enum Decision {
 impl Service {
     /// Reads both systems and plans; the plan is kept pending (or `in_sync` when it writes nothing).
     pub async fn make_plan(&self, connection_id: i64, requested_by: Option<&str>) -> Result<PlanView, PlanningError> {
-        Ok(self.make_plan_with(connection_id, requested_by).await?.0)
+        Ok(self.make_plan_with(connection_id, requested_by, false).await?.0)
     }
 
     /// `make_plan`, and the plan itself (for the scheduler's auto mode).
@@ -71,6 +71,7 @@ impl Service {
         &self,
         connection_id: i64,
         requested_by: Option<&str>,
+        allow_mass_changes: bool,
     ) -> Result<(PlanView, engine::Plan), PlanningError> {
         let (row, settings, connections) = self.open_connection(connection_id).await?;
         // A login Loket no longer accepts plans nothing, and says so once, for every connection of it.
@@ -83,7 +84,8 @@ impl Service {
             return Err(PlanningError::Plan(PlanError::Tokens(error)));
         }
         let today = self.clock.today();
-        let planned = runner::plan(&connections, &settings.sync, today, false).await.map_err(PlanningError::Plan)?;
+        let planned =
+            runner::plan(&connections, &settings.sync, today, allow_mass_changes).await.map_err(PlanningError::Plan)?;
         let document = crate::report::plan_json(&planned.plan, &[]);
         let writes = planned.plan.n_writes() as i64;
         let plan_row = PlanRow {
@@ -91,6 +93,7 @@ impl Service {
             connection_id,
             status: if writes == 0 { "in_sync" } else { "pending" }.to_string(),
             requested_by: requested_by.map(str::to_string),
+            allow_mass_changes,
             run_date: today.to_string(),
             fingerprint: crate::saved_plan::fingerprint(&planned, &settings.sync, today),
             document: document.to_string(),
@@ -166,6 +169,26 @@ impl Service {
             )
             .await;
         }
+    }
+
+    /// A plan by hand that lets the mass-change guard through (`--allow-mass-changes` of the CLI); the
+    /// override is journaled with its user, and the plan still waits for approval as any other.
+    pub async fn make_plan_overriding_the_guard(
+        &self,
+        connection_id: i64,
+        user: &str,
+    ) -> Result<PlanView, PlanningError> {
+        let view = self.make_plan_with(connection_id, Some(user), true).await?.0;
+        self.records
+            .audit(AuditEntry {
+                who: user,
+                action: "mass-change guard overridden",
+                subject: format!("connection {connection_id} plan {}", view.row.id),
+                before: None,
+                after: Some(format!("{} write(s)", view.row.writes)),
+            })
+            .await?;
+        Ok(view)
     }
 
     pub async fn plan_view(&self, id: i64) -> Result<PlanView, PlanningError> {
@@ -252,8 +275,9 @@ impl Service {
         approver: &str,
     ) -> Result<Decision, PlanningError> {
         let today: jiff::civil::Date = row.run_date.parse().unwrap_or_else(|_| self.clock.today());
-        let planned: Planned =
-            runner::plan(connections, &settings.sync, today, false).await.map_err(PlanningError::Plan)?;
+        let planned: Planned = runner::plan(connections, &settings.sync, today, row.allow_mass_changes)
+            .await
+            .map_err(PlanningError::Plan)?;
         if crate::saved_plan::fingerprint(&planned, &settings.sync, today) != row.fingerprint {
             self.records.move_plan(row.id, "pending", "stale", None).await?;
             self.records
@@ -265,14 +289,19 @@ impl Service {
                     after: None,
                 })
                 .await?;
-            let fresh = self.make_plan(row.connection_id, row.requested_by.as_deref()).await?;
+            let fresh =
+                self.make_plan_with(row.connection_id, row.requested_by.as_deref(), row.allow_mass_changes).await?.0;
             return Ok(Decision::Stale { new_plan_id: fresh.row.id });
         }
         if !self.records.move_plan(row.id, "pending", "applied", None).await? {
             return Err(PlanningError::NotPending { id: row.id, status: "decided meanwhile".to_string() });
         }
-        let run =
-            RunStart { command: "serve: approved plan", who: approver, run_date: today, allow_mass_changes: false };
+        let run = RunStart {
+            command: "serve: approved plan",
+            who: approver,
+            run_date: today,
+            allow_mass_changes: row.allow_mass_changes,
+        };
         let run_id = self.store.start_run(&run).await?;
         self.records.link_run(run_id, row.connection_id).await?;
         let printer = Printer::new(true);

@@ -57,6 +57,8 @@ pub struct PlanRow {
     pub connection_id: i64,
     pub status: String,
     pub requested_by: Option<String>,
+    /// The mass-change guard was overridden for this plan by the one who asked for it (journaled).
+    pub allow_mass_changes: bool,
     pub run_date: String,
     pub fingerprint: String,
     #[serde(skip)]
@@ -319,11 +321,12 @@ impl Records {
 
     pub async fn insert_plan(&self, plan: &PlanRow) -> Result<i64, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO plans (connection_id, status, requested_by, run_date, fingerprint, document, writes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(plan.connection_id)
         .bind(&plan.status)
         .bind(&plan.requested_by)
+        .bind(plan.allow_mass_changes)
         .bind(&plan.run_date)
         .bind(&plan.fingerprint)
         .bind(&plan.document)
@@ -390,6 +393,26 @@ impl Records {
             .bind(plan_id)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// The audit journal of one connection's writes, of one employee or of all.
+    pub async fn journal_of(
+        &self,
+        connection_id: i64,
+        employee: Option<u64>,
+    ) -> Result<Vec<crate::store::JournalRow>, StoreError> {
+        let employee = employee.map(|number| number.to_string());
+        Ok(sqlx::query_as(
+            "SELECT journal.id, journal.run_id, journal.at, journal.phase, journal.employee_number, journal.rule, journal.description,
+                    journal.before_value, journal.after_value, journal.outcome
+             FROM journal JOIN runs ON runs.id = journal.run_id
+             WHERE runs.connection_id = ? AND (? IS NULL OR journal.employee_number = ?) ORDER BY journal.id",
+        )
+        .bind(connection_id)
+        .bind(&employee)
+        .bind(&employee)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn link_run(&self, run_id: i64, connection_id: i64) -> Result<(), StoreError> {

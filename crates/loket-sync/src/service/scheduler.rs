@@ -91,7 +91,7 @@ impl Service {
     }
 
     async fn scheduled_run(&self, connection_id: i64, mode: &str) -> Result<(i64, String), PlanningError> {
-        let (view, plan) = self.make_plan_with(connection_id, None).await?;
+        let (view, plan) = self.make_plan_with(connection_id, None, false).await?;
         let plan_id = view.row.id;
         if view.row.status != "pending" || mode != "auto" {
             if view.row.status == "pending" {

@@ -116,7 +116,8 @@ fn served_with(file: &str, name: &str) -> Served {
 }
 
 /// `served_with`, and e-mail notifications through the SMTP server at `smtp` (an `smtp://` URL).
-fn served_full(file: &str, name: &str, smtp: Option<String>) -> Served {
+/// A site with its configuration imported and the four users, in a service store beside it.
+fn prepared(file: &str, name: &str) -> (Site, PathBuf) {
     let site = site(file, name, true);
     let state = site.directory.join("service.db");
     let config = site.config.to_str().unwrap().to_string();
@@ -126,6 +127,11 @@ fn served_full(file: &str, name: &str, smtp: Option<String>) -> Served {
     for (user, role) in [("alice", "admin"), ("olga", "operator"), ("otto", "operator"), ("vera", "viewer")] {
         service_command(&site, &state, &["users", "add", user, "--role", role]).assert().success();
     }
+    (site, state)
+}
+
+fn served_full(file: &str, name: &str, smtp: Option<String>) -> Served {
+    let (site, state) = prepared(file, name);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let today = site.scenario.today;
     let base = runtime.block_on(async {
@@ -221,6 +227,56 @@ fn an_imported_connection_is_planned_approved_and_applied_over_http() {
         !connections.to_string().contains("demo-secret") && !connections.to_string().contains("sealed"),
         "{connections}"
     );
+
+    // The journal of the connection's writes, of all and of one employee; the run's issues.
+    let run_id = decision["run_id"].as_i64().unwrap();
+    let (status, log) = served.call("GET", &format!("/api/v1/connections/{id}/log"), Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let log = log.as_array().unwrap().clone();
+    assert_eq!(log.iter().filter(|entry| entry["phase"] == "result").count() as i64, writes, "{log:?}");
+    assert!(log.iter().all(|entry| entry["run_id"] == run_id));
+    let employee = log[0]["employee_number"].as_str().unwrap().to_string();
+    let (_, one) =
+        served.call("GET", &format!("/api/v1/connections/{id}/log?employee={employee}"), Auth::Bearer(&olga), None);
+    let one = one.as_array().unwrap();
+    assert!(
+        !one.is_empty()
+            && one.len() <= log.len()
+            && one.iter().all(|entry| entry["employee_number"] == employee.as_str())
+    );
+    let (status, issues) = served.call("GET", &format!("/api/v1/runs/{run_id}/issues"), Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::OK, "{issues}");
+    assert!(issues.is_array());
+    let (status, _) = served.call("GET", "/api/v1/runs/999/issues", Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Credentials are write-only; a change is journaled without the secret.
+    let (status, changed) = served.call(
+        "PUT",
+        &format!("/api/v1/connections/{id}/credentials"),
+        Auth::Bearer(&alice),
+        Some(json!({"personio_client_secret": "demo-secret"})),
+    );
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["changed"], json!(["personio_client_secret"]));
+    // A plan that overrides the guard is journaled with its user.
+    let (status, overridden) = served.call(
+        "POST",
+        &format!("/api/v1/connections/{id}/plans"),
+        Auth::Bearer(&olga),
+        Some(json!({"allow_mass_changes": true})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{overridden}");
+    assert_eq!(overridden["allow_mass_changes"], true);
+    let (status, _) =
+        served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), Some(json!({"allow": 1})));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, audit) = served.call("GET", "/api/v1/audit", Auth::Bearer(&alice), None);
+    let entries = audit.as_array().unwrap();
+    let guard = entries.iter().find(|entry| entry["action"] == "mass-change guard overridden").unwrap();
+    assert_eq!(guard["who"], "olga");
+    assert!(entries.iter().any(|entry| entry["action"] == "credentials changed"));
+    assert!(!audit.to_string().contains("demo-secret"), "{audit}");
 }
 
 #[test]
@@ -717,4 +773,119 @@ fn notifications_reach_a_webhook_signed_and_retried_and_an_smtp_server() {
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(mails[0].contains("payroll@example.nl") && mails[0].contains("waits for approval"), "{}", mails[0]);
     drop(runtime);
+}
+
+/// The binary's `serve` with `-vv`: SIGTERM while an approval is applying lets the apply finish and be
+/// recorded, the process exits 0, the next plan is in sync (nothing doubled), and the log of it all holds
+/// no secret, token, password or session.
+#[test]
+fn serve_finishes_an_apply_on_sigterm_and_logs_no_secret() {
+    use std::io::BufRead as _;
+    let (site, state) = prepared("06-retroactive-correction-and-future-raise.json", "svc-sigterm");
+    let today = site.scenario.today.to_string();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
+        .args(["--today", &today, "-vv", "serve", "--listen", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .env("LOKET_SYNC_KEY", KEY)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_in, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_in.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let base = loop {
+        let line = lines.recv_timeout(std::time::Duration::from_secs(60)).expect("serve printed its address");
+        log.push(line.clone());
+        if let Some(at) = line.find("serves on http://") {
+            let rest = &line[at + "serves on ".len()..];
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    loket::client::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let http = reqwest::Client::new();
+    let (token, writes, plan_id, cookie) = runtime.block_on(async {
+        let login = http
+            .post(format!("{base}/api/v1/session"))
+            .json(&json!({"name": "olga", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+        let made: Value = http
+            .post(format!("{base}/api/v1/tokens"))
+            .header("cookie", &cookie)
+            .header(CSRF_HEADER, &csrf)
+            .json(&json!({"name": "script"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = made["token"].as_str().unwrap().to_string();
+        let plan: Value = http
+            .post(format!("{base}/api/v1/connections/1/plans"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (token, plan["writes"].as_i64().unwrap(), plan["id"].as_i64().unwrap(), cookie)
+    });
+    assert!(writes > 1);
+    // Each Loket request takes a while, so the apply is under way when the signal comes.
+    site.loket.set_faults(emulator::Faults { latency_ms: 100, ..Default::default() }).unwrap();
+    let approval = runtime.spawn({
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move {
+            let answer =
+                http.post(format!("{base}/api/v1/plans/{plan_id}/approve")).bearer_auth(&token).send().await.unwrap();
+            (answer.status(), answer.json::<Value>().await.unwrap())
+        }
+    });
+    let started = std::time::Instant::now();
+    while site.loket.writes() == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the apply never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let (status, decision) = runtime.block_on(approval).unwrap();
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    assert_eq!(decision["outcome"], "applied", "{decision}");
+    assert_eq!(decision["sent"].as_i64(), Some(writes), "the apply under way finished: {decision}");
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    reader.join().unwrap();
+    log.extend(lines.try_iter());
+    let log = log.join("\n");
+    assert!(log.contains("loket-sync stopped"), "{log}");
+    assert!(log.contains("/payrollperioddata") || log.contains("wages"), "-vv logs the Loket requests: {log}");
+    let tokens: Value =
+        serde_json::from_str(&std::fs::read_to_string(site.directory.join("loket-tokens.json")).unwrap()).unwrap();
+    let session = cookie.split_once('=').unwrap().1;
+    let (access, refresh) = (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+    for secret in ["demo-secret", PASSWORD, KEY, &token, session, access, refresh] {
+        assert!(!log.contains(secret), "the log holds a secret: {secret}");
+    }
+    // Nothing doubled: the next plan, by a service on the same store, writes nothing.
+    site.loket.set_faults(emulator::Faults::default()).unwrap();
+    let next = runtime.block_on(async {
+        let service =
+            Service::open(&state, KeySource::Hex(SecretString::from(KEY)), Arc::new(FixedDate(site.scenario.today)))
+                .await
+                .unwrap();
+        service.make_plan(1, Some("olga")).await.unwrap()
+    });
+    assert_eq!(next.row.status, "in_sync", "{:?}", next.row);
 }
