@@ -134,8 +134,29 @@ impl World {
     }
 }
 
+/// One world locked: the employer that holds what a request names, behind the lock of all of them.
+struct WorldGuard<'a> {
+    worlds: MutexGuard<'a, Vec<World>>,
+    index: usize,
+}
+
+impl std::ops::Deref for WorldGuard<'_> {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.worlds[self.index]
+    }
+}
+
+impl std::ops::DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.worlds[self.index]
+    }
+}
+
+/// Several employers under one provider login (a payroll bureau's): each its own world; the first is the
+/// one `load` and `dump` see, `add_employer` adds the others.
 struct Shared {
-    world: Mutex<World>,
+    worlds: Mutex<Vec<World>>,
     auth: Mutex<Auth>,
     instruments: Instruments,
 }
@@ -143,22 +164,40 @@ struct Shared {
 type SharedState = State<Arc<Shared>>;
 
 impl Shared {
-    /// The world, locked, when `employer_id` names the one employer; a 404 otherwise.
-    fn world_of_employer(&self, employer_id: &str) -> Result<MutexGuard<'_, World>, Refusal> {
-        let world = lock(&self.world);
-        if employer_id != world.section.employer_id() {
-            return Err(not_found().into());
-        }
-        Ok(world)
+    fn world_where(&self, test: impl Fn(&World) -> bool) -> Option<WorldGuard<'_>> {
+        let worlds = lock(&self.worlds);
+        let index = worlds.iter().position(test)?;
+        Some(WorldGuard { worlds, index })
     }
 
-    /// The world, locked, when `administration_id` names the one payroll administration; a 404 otherwise.
-    fn world_of_administration(&self, administration_id: &str) -> Result<MutexGuard<'_, World>, Refusal> {
-        let world = lock(&self.world);
-        if administration_id != world.section.administration_id() {
-            return Err(not_found().into());
-        }
-        Ok(world)
+    /// The world of the employer `employer_id` names, locked; a 404 otherwise.
+    fn world_of_employer(&self, employer_id: &str) -> Result<WorldGuard<'_>, Refusal> {
+        self.world_where(|world| world.section.employer_id() == employer_id).ok_or_else(|| not_found().into())
+    }
+
+    /// The world of the payroll administration `administration_id` names, locked; a 404 otherwise.
+    fn world_of_administration(&self, administration_id: &str) -> Result<WorldGuard<'_>, Refusal> {
+        self.world_where(|world| world.section.administration_id() == administration_id)
+            .ok_or_else(|| not_found().into())
+    }
+
+    /// The world that holds the employment or record (wage, benefit or deduction) with this id, locked;
+    /// the first world when none does (the handler then answers 404 as it finds nothing there).
+    fn world_holding(&self, id: &str) -> WorldGuard<'_> {
+        let holds = |world: &World| {
+            world.state.employments.iter().any(|employment| {
+                employment.id.as_str() == id
+                    || employment.wages.iter().any(|wage| wage.id.0 == id)
+                    || employment.benefits_and_deductions.iter().any(|record| record.id.0 == id)
+            })
+        };
+        let worlds = lock(&self.worlds);
+        let index = worlds.iter().position(holds).unwrap_or(0);
+        WorldGuard { worlds, index }
+    }
+
+    fn primary(&self) -> WorldGuard<'_> {
+        WorldGuard { worlds: lock(&self.worlds), index: 0 }
     }
 }
 
@@ -171,11 +210,12 @@ impl AdministeredState for Shared {
     }
 
     fn dump_section(&self) -> LoketSection {
-        lock(&self.world).dump()
+        self.primary().dump()
     }
 
+    /// Replaces the first employer's state; the others stay.
     fn replace_section(&self, section: LoketSection) -> Result<(), ScenarioError> {
-        *lock(&self.world) = World::new(section)?;
+        *self.primary() = World::new(section)?;
         Ok(())
     }
 }
@@ -190,7 +230,7 @@ impl LoketEmulator {
     pub fn new(section: LoketSection) -> Result<LoketEmulator, ScenarioError> {
         Ok(LoketEmulator {
             shared: Arc::new(Shared {
-                world: Mutex::new(World::new(section)?),
+                worlds: Mutex::new(vec![World::new(section)?]),
                 auth: Mutex::new(Auth::default()),
                 instruments: Instruments::default(),
             }),
@@ -198,14 +238,41 @@ impl LoketEmulator {
     }
 
     pub fn employer_id(&self) -> String {
-        lock(&self.shared.world).section.employer_id()
+        self.shared.primary().section.employer_id()
     }
 
     pub fn administration_id(&self) -> String {
-        lock(&self.shared.world).section.administration_id()
+        self.shared.primary().section.administration_id()
     }
 
     administered_emulator_methods!(LoketSection);
+
+    /// Adds an employer under the same provider login (a payroll bureau's next client); its employer and
+    /// administration ids must differ from those already here.
+    pub fn add_employer(&self, section: LoketSection) -> Result<(), ScenarioError> {
+        let world = World::new(section)?;
+        let mut worlds = lock(&self.shared.worlds);
+        let (employer, administration) = (world.section.employer_id(), world.section.administration_id());
+        if worlds
+            .iter()
+            .any(|other| other.section.employer_id() == employer || other.section.administration_id() == administration)
+        {
+            return Err(ScenarioError::Invalid {
+                field: "loket.employer".to_string(),
+                message: format!("an employer with id {employer} or administration {administration} is already served"),
+            });
+        }
+        worlds.push(world);
+        Ok(())
+    }
+
+    /// The employer and administration ids of every employer served.
+    pub fn employers(&self) -> Vec<(String, String)> {
+        lock(&self.shared.worlds)
+            .iter()
+            .map(|world| (world.section.employer_id(), world.section.administration_id()))
+            .collect()
+    }
 
     /// The writes (POST, PUT, PATCH, DELETE under `/v2/`) received since the last load, refused ones included.
     pub fn writes(&self) -> usize {
@@ -322,10 +389,13 @@ async fn api_layer(State(shared): SharedState, matched: Option<MatchedPath>, req
         );
     }
     let lose = is_write && lock(&shared.instruments.faults).faults.lose_writes;
-    let saved = lose.then(|| lock(&shared.world).state.clone());
+    let saved: Option<Vec<LoketState>> =
+        lose.then(|| lock(&shared.worlds).iter().map(|world| world.state.clone()).collect());
     let response = next.run(request).await;
     if let Some(saved) = saved {
-        lock(&shared.world).state = saved;
+        for (world, state) in lock(&shared.worlds).iter_mut().zip(saved) {
+            world.state = state;
+        }
     }
     if admission.verdict == Verdict::FailAfterCommit {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -27,8 +27,14 @@ use crate::common::lock;
 type QueryMap = Query<HashMap<String, String>>;
 
 pub(super) async fn employers(State(shared): SharedState, headers: HeaderMap, Query(query): QueryMap) -> Response {
-    let world = lock(&shared.world);
-    list_response(&headers, &query, wire::VERSION_2018, vec![employer_view(&world.section)])
+    // Every employer of the provider login: a payroll bureau sees all of its employers.
+    let worlds = lock(&shared.worlds);
+    list_response(
+        &headers,
+        &query,
+        wire::VERSION_2018,
+        worlds.iter().map(|world| employer_view(&world.section)).collect(),
+    )
 }
 
 pub(super) async fn employer(
@@ -89,7 +95,7 @@ pub(super) async fn employment(
     Path(employment_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let world = lock(&shared.world);
+    let world = shared.world_holding(&employment_id);
     match world.state.employments.iter().position(|employment| employment.id.as_str() == employment_id) {
         Some(index) => entity_response(
             StatusCode::OK,
@@ -108,7 +114,7 @@ pub(super) async fn records_of_employment<Kind: ListedRecords>(
     headers: HeaderMap,
     Query(query): QueryMap,
 ) -> Response {
-    let world = lock(&shared.world);
+    let world = shared.world_holding(&employment_id);
     match world.employment(&employment_id) {
         Some(employment) => list_response(&headers, &query, wire::VERSION_2018, Kind::views(&world, employment)),
         None => not_found(),
@@ -121,7 +127,7 @@ pub(super) async fn record<Kind: RecordsWithIds>(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let world = lock(&shared.world);
+    let world = shared.world_holding(&id);
     match Kind::find(&world, &id) {
         Some(found) => entity_response(StatusCode::OK, &headers, wire::VERSION_2018, found.view),
         None => not_found(),
@@ -135,7 +141,7 @@ pub(super) async fn period_data_defaults(
     Path(employment_id): Path<String>,
     headers: HeaderMap,
 ) -> HandlerResult {
-    let world = lock(&shared.world);
+    let world = shared.world_holding(&employment_id);
     let employment = world.employment(&employment_id).ok_or_else(not_found)?;
     let version = version_for(&headers, wire::VERSION_2018).map_err(broken_rule)?;
     Ok(ok_json(&version, &period_data_defaults_view(&world, employment)))

@@ -4,7 +4,6 @@
 //! apply, answer with the record as it now is.
 
 use engine::model::Refusal as LoketRefusal;
-use std::sync::MutexGuard;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -22,8 +21,8 @@ use super::records::{BenefitsAndDeductions, RecordsWithIds};
 use super::responses::{
     HandlerResult, broken_rule, empty_content, entity_response, if_match_conflict, messages_only, not_found, parse_body,
 };
-use super::{Shared, SharedState, World};
-use crate::common::{DEMO_CLIENT_ID, Refusal, json_response, lock};
+use super::{Shared, SharedState, World, WorldGuard};
+use crate::common::{DEMO_CLIENT_ID, Refusal, json_response};
 
 /// Applies one write to one employment through the engine's model; the id a POST creates is the world's
 /// next one.
@@ -68,7 +67,7 @@ pub(super) async fn post_record<Kind: RecordsWithIds>(
     body: Bytes,
 ) -> HandlerResult {
     let body: Kind::View = parse_body(&body)?;
-    let mut world = lock(&shared.world);
+    let mut world = shared.world_holding(&employment_id);
     let employment_id = world.employment(&employment_id).map(|employment| employment.id).ok_or_else(not_found)?;
     let value = Kind::value_of(&body).map_err(broken_rule)?;
     let refusal = |reason: LoketRefusal| broken_rule(format!("The {} cannot be added: {reason}.", Kind::NOUN));
@@ -82,7 +81,7 @@ pub(super) async fn put_record<Kind: RecordsWithIds>(
     headers: HeaderMap,
     body: Bytes,
 ) -> HandlerResult {
-    let mut world = lock(&shared.world);
+    let mut world = shared.world_holding(&id);
     let found = Kind::find(&world, &id).ok_or_else(not_found)?;
     let body: Kind::View = parse_body(&body)?;
     if_match_conflict(&headers, &found.view)?;
@@ -98,7 +97,7 @@ pub(super) async fn delete_record<Kind: RecordsWithIds>(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> HandlerResult {
-    let mut world = lock(&shared.world);
+    let mut world = shared.world_holding(&id);
     let found = Kind::find(&world, &id).ok_or_else(not_found)?;
     if_match_conflict(&headers, &found.view)?;
     let refusal = |reason: LoketRefusal| broken_rule(format!("The {} cannot be deleted: {reason}.", Kind::NOUN));
@@ -162,7 +161,7 @@ pub(super) async fn patch_period_data(
     body: Bytes,
 ) -> HandlerResult {
     let body: wire::PayrollPeriodData = parse_body(&body)?;
-    let mut world = lock(&shared.world);
+    let mut world = shared.world_holding(&employment_id);
     match patch_one(&mut world, &employment_id, &body) {
         Ok(()) => Ok(messages_only(StatusCode::OK, Vec::new())),
         Err(None) => Err(not_found().into()),
@@ -176,7 +175,7 @@ fn collective_items<'shared, Item: DeserializeOwned>(
     shared: &'shared Shared,
     employer_id: &str,
     body: &Bytes,
-) -> Result<(Vec<Item>, MutexGuard<'shared, World>), Refusal> {
+) -> Result<(Vec<Item>, WorldGuard<'shared>), Refusal> {
     let items: Vec<Item> = parse_body(body)?;
     let world = shared.world_of_employer(employer_id)?;
     Ok((items, world))
@@ -304,7 +303,7 @@ pub(super) async fn terminate(
         end_date: Date,
     }
     let body: Terminate = parse_body(&body)?;
-    let mut world = lock(&shared.world);
+    let mut world = shared.world_holding(&employment_id);
     let employment = world
         .state
         .employments

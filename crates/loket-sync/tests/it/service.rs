@@ -889,3 +889,78 @@ fn serve_finishes_an_apply_on_sigterm_and_logs_no_secret() {
     });
     assert_eq!(next.row.status, "in_sync", "{:?}", next.row);
 }
+
+/// A payroll bureau: one local Loket holds two employers under one provider login; two configuration
+/// files import as two connections that share one Loket login; each is planned and applied on its own.
+#[test]
+fn two_employers_under_one_loket_login_are_two_connections() {
+    let served = served("svc-bureau");
+    // The second employer in the same Loket, with its own Personio.
+    let mut second = served.site.scenario.loket.clone();
+    second.employer.name = format!("{} (tweede)", second.employer.name);
+    served.site.loket.add_employer(second.clone()).unwrap();
+    assert_eq!(served.site.loket.employers().len(), 2);
+    assert!(served.site.loket.add_employer(second.clone()).is_err(), "the same employer twice is refused");
+    // The provider login sees both employers.
+    let config = std::fs::read_to_string(&served.site.config).unwrap();
+    let loket_api = config.lines().find(|line| line.contains("/v2\"")).unwrap().split('"').nth(1).unwrap().to_string();
+    let access = served.site.loket.issue_tokens().access_token;
+    let listed: Value = served.runtime.block_on(async {
+        served
+            .http
+            .get(format!("{loket_api}/providers/employers"))
+            .bearer_auth(&access)
+            .header("accept", "application/json;version=2018-01-01")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(listed["_embedded"].as_array().map(Vec::len), Some(2), "{listed}");
+    let personio = emulator::PersonioEmulator::new(served.site.scenario.personio.clone()).unwrap();
+    let personio_running = served.runtime.block_on(emulator::start(personio.router())).unwrap();
+    let text = std::fs::read_to_string(&served.site.config).unwrap();
+    let first_loket = &served.site.loket.employers()[0];
+    let mut text =
+        text.replace(&first_loket.0, &second.employer_id()).replace(&first_loket.1, &second.administration_id());
+    let personio_url =
+        text.lines().find(|line| line.starts_with("base_url = \"http") && !line.contains("/v2")).unwrap().to_string();
+    text = text.replace(&personio_url, &format!("base_url = \"{}\"", personio_running.url()));
+    let second_file = served.site.directory.join("tweede.toml");
+    std::fs::write(&second_file, text).unwrap();
+    let file = second_file.to_str().unwrap().to_string();
+    let import = service_command(&served.site, &served.state, &["connections", "import", &file]).assert().success();
+    assert!(String::from_utf8_lossy(&import.get_output().stdout).contains("valid against both systems"));
+
+    let alice = served.token("alice");
+    let (_, connections) = served.call("GET", "/api/v1/connections", Auth::Bearer(&alice), None);
+    let connections = connections.as_array().unwrap().clone();
+    assert_eq!(connections.len(), 2, "{connections:?}");
+    assert_eq!(connections[0]["loket_login_id"], connections[1]["loket_login_id"], "one Loket login for both");
+    let (_, logins) = served.call("GET", "/api/v1/loket-logins", Auth::Bearer(&alice), None);
+    assert_eq!(logins.as_array().unwrap().len(), 1, "{logins}");
+    let mut sent = 0;
+    for connection in &connections {
+        let id = connection["id"].as_i64().unwrap();
+        let (status, plan) =
+            served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
+        assert_eq!(status, StatusCode::CREATED, "{plan}");
+        assert_eq!(plan["status"], "pending", "{plan}");
+        let plan_id = plan["id"].as_i64().unwrap();
+        let (_, decision) =
+            served.call("POST", &format!("/api/v1/plans/{plan_id}/approve"), Auth::Bearer(&alice), None);
+        assert_eq!(decision["outcome"], "applied", "{decision}");
+        assert_eq!(decision["errors"], 0, "{decision}");
+        sent += decision["sent"].as_i64().unwrap();
+    }
+    // Both employers now hold what their Personio says, each in its own records.
+    assert!(served.site.loket.writes() >= sent as usize);
+    for connection in &connections {
+        let id = connection["id"].as_i64().unwrap();
+        let (_, next) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
+        assert_eq!(next["status"], "in_sync", "{next}");
+    }
+    drop(personio_running);
+}
