@@ -131,6 +131,10 @@ pub enum Command {
         /// The sender of e-mail notifications.
         #[arg(long)]
         smtp_from: Option<String>,
+        /// Start with three demo employers as connections against local emulators, an admin whose
+        /// password is printed, and schedules (a fresh store in a temporary folder; nothing else is read).
+        #[arg(long)]
+        demo: bool,
     },
     /// The service's users.
     Users {

@@ -34,6 +34,17 @@ pub fn restrict(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Creates a directory that only its owner may enter (the demo's state store lives in one).
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// The state database and the files SQLite keeps beside it.
 pub fn database_files(path: &Path) -> [PathBuf; 3] {
     let with = |suffix: &str| {

@@ -96,10 +96,14 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ScenarioAction::Check { files } => local::scenario_check(&context, &files),
             ScenarioAction::Plan { file } => local::scenario_plan(&context, &file),
         },
-        Command::Serve { listen, store, secure_cookies, public_url, smtp_url, smtp_from } => {
+        Command::Serve { listen, store, secure_cookies, public_url, smtp_url, smtp_from, demo } => {
             let options = crate::service::api::ApiOptions { secure_cookies, public_url };
             let smtp = smtp_url.zip(smtp_from);
-            serve::serve(&context, &listen, &store, fixed_today, options, smtp).await
+            if demo {
+                serve::serve_demo(&context, &listen, options).await
+            } else {
+                serve::serve(&context, &listen, &store, fixed_today, options, smtp).await
+            }
         }
         Command::Users { action: UsersAction::Add { name, role, admin, store } } => {
             serve::add_user(&context, &name, &role, admin, &store).await

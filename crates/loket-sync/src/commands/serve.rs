@@ -37,12 +37,38 @@ pub async fn serve(
     if let Some((url, from)) = smtp {
         service = service.with_mailer(crate::service::notify::Mailer::new(&url, &from).map_err(anyhow::Error::msg)?);
     }
-    let service = Arc::new(service);
+    run(context, listen, Arc::new(service), options).await
+}
+
+/// `serve --demo`: the demo employers as connections, then the service as `serve` runs it.
+pub async fn serve_demo(context: &Context<'_>, listen: &str, options: ApiOptions) -> anyhow::Result<ExitStatus> {
+    let today = crate::demo::scenario().today;
+    let demo = crate::service::demo::start(Arc::new(FixedDate(today))).await.context("the demo cannot start")?;
+    let printer = context.printer;
+    printer.note(format!("loket-sync serve --demo: {} demo employers, as if today were {today}", demo.employers.len()));
+    for employer in &demo.employers {
+        printer.note(format!("  {employer}"));
+    }
+    printer.note(format!("  state store: {} (a fresh one each time)", demo.state.display()));
+    printer.note(format!("  log in as admin with the password {}", demo.admin_password));
+    printer.note("  then: POST /api/v1/session, GET /api/v1/connections, POST /api/v1/connections/1/plans, …");
+    let servers = demo.servers;
+    let status = run(context, listen, Arc::new(demo.service), options).await;
+    drop(servers);
+    status
+}
+
+async fn run(
+    context: &Context<'_>,
+    listen: &str,
+    service: Arc<Service>,
+    options: ApiOptions,
+) -> anyhow::Result<ExitStatus> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; pass another address with --listen"))?;
     let address = listener.local_addr().context("the listening address cannot be read")?;
-    context.printer.note(format!("loket-sync serves on http://{address} (state store {})", store.state.display()));
+    context.printer.note(format!("loket-sync serves on http://{address}"));
     // The schedules: a tick at start (what was missed while the service was down runs once) and every 30
     // seconds. On shutdown the server stops taking requests, and the scheduler finishes what it is doing.
     let (stop, mut stopped) = tokio::sync::watch::channel(false);

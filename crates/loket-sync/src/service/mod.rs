@@ -8,6 +8,7 @@
 pub mod api;
 pub mod connection;
 pub mod crypto;
+pub mod demo;
 mod handlers;
 pub mod login;
 pub mod notify;

@@ -964,3 +964,73 @@ fn two_employers_under_one_loket_login_are_two_connections() {
     }
     drop(personio_running);
 }
+
+/// `serve --demo`: three demo employers as connections with schedules, an admin whose password it prints;
+/// a newcomer logs in, sees them, and plans one.
+#[test]
+fn serve_demo_starts_three_connections_and_an_admin() {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env_remove("LOKET_SYNC_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    let mut password = None;
+    let base = loop {
+        let line = lines.next().expect("serve --demo printed its address");
+        if let Some(rest) = line.split("the password ").nth(1) {
+            password = Some(rest.trim().to_string());
+        }
+        if let Some(rest) = line.split("serves on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let password = password.expect("the admin's password is printed");
+    loket::client::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (connections, plan) = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let login = http
+            .post(format!("{base}/api/v1/session"))
+            .json(&json!({"name": "admin", "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), StatusCode::OK);
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+        let connections: Value = http
+            .get(format!("{base}/api/v1/connections"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let plan: Value = http
+            .post(format!("{base}/api/v1/connections/1/plans"))
+            .header("cookie", &cookie)
+            .header(CSRF_HEADER, &csrf)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (connections, plan)
+    });
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    let connections = connections.as_array().unwrap();
+    assert_eq!(connections.len(), 3, "{connections:?}");
+    assert!(connections.iter().all(|connection| connection["schedule"].is_string()), "{connections:?}");
+    assert!(connections.iter().any(|connection| connection["mode"] == "auto"));
+    assert!(connections.iter().any(|connection| connection["approvals_required"] == 2));
+    assert_eq!(connections[0]["loket_login_id"], connections[2]["loket_login_id"], "one Loket login for all");
+    assert_eq!(plan["status"], "pending", "{plan}");
+    assert!(plan["writes"].as_i64().unwrap() > 0, "{plan}");
+}
