@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,7 +12,7 @@ use personio::wire;
 
 use super::paging::{ListQuery, page};
 use super::views::{compensation_type_views, employment_view, legal_entity_views, person_view, window_items};
-use super::{SharedState, WindowKey, problem};
+use super::{CompanyIndex, SharedState, WindowKey, problem};
 use crate::common::{Refusal, json_response, lock};
 
 /// The answer for a person id the section does not hold.
@@ -19,8 +20,12 @@ fn no_such_person(person_id: &str) -> Response {
     problem(StatusCode::NOT_FOUND, "Not found", &format!("There is no person {person_id}."))
 }
 
-pub(super) async fn persons(State(shared): SharedState, query: ListQuery) -> Response {
-    let section = lock(&shared.section);
+pub(super) async fn persons(
+    State(shared): SharedState,
+    Extension(company): Extension<CompanyIndex>,
+    query: ListQuery,
+) -> Response {
+    let section = shared.section(company);
     let mut items: Vec<wire::Person> = (0..section.persons.len()).map(|index| person_view(&section, index)).collect();
     if let Some(ids) = query.get("id") {
         let wanted: Vec<&str> = ids.split(',').map(str::trim).collect();
@@ -29,8 +34,12 @@ pub(super) async fn persons(State(shared): SharedState, query: ListQuery) -> Res
     page("/persons", &query, &items, (10, 50))
 }
 
-pub(super) async fn person(State(shared): SharedState, Path(person_id): Path<String>) -> Response {
-    let section = lock(&shared.section);
+pub(super) async fn person(
+    State(shared): SharedState,
+    Extension(company): Extension<CompanyIndex>,
+    Path(person_id): Path<String>,
+) -> Response {
+    let section = shared.section(company);
     match section.persons.iter().position(|person| person.id.to_string() == person_id) {
         Some(index) => json_response(StatusCode::OK, "application/json", &person_view(&section, index)),
         None => no_such_person(&person_id),
@@ -39,10 +48,11 @@ pub(super) async fn person(State(shared): SharedState, Path(person_id): Path<Str
 
 pub(super) async fn employments(
     State(shared): SharedState,
+    Extension(company): Extension<CompanyIndex>,
     Path(person_id): Path<String>,
     query: ListQuery,
 ) -> Response {
-    let section = lock(&shared.section);
+    let section = shared.section(company);
     match section.persons.iter().find(|person| person.id.to_string() == person_id) {
         Some(person) => {
             page(&format!("/persons/{person_id}/employments"), &query, &[employment_view(person)], (10, 50))
@@ -51,13 +61,21 @@ pub(super) async fn employments(
     }
 }
 
-pub(super) async fn legal_entities(State(shared): SharedState, query: ListQuery) -> Response {
-    let items = legal_entity_views(&lock(&shared.section));
+pub(super) async fn legal_entities(
+    State(shared): SharedState,
+    Extension(company): Extension<CompanyIndex>,
+    query: ListQuery,
+) -> Response {
+    let items = legal_entity_views(&shared.section(company));
     page("/legal-entities", &query, &items, (20, 100))
 }
 
-pub(super) async fn compensation_types(State(shared): SharedState, query: ListQuery) -> Response {
-    let items = compensation_type_views(&lock(&shared.section));
+pub(super) async fn compensation_types(
+    State(shared): SharedState,
+    Extension(company): Extension<CompanyIndex>,
+    query: ListQuery,
+) -> Response {
+    let items = compensation_type_views(&shared.section(company));
     page("/compensations/types", &query, &items, (100, 100))
 }
 
@@ -99,20 +117,24 @@ fn window(query: &ListQuery) -> Result<(Date, Date), Refusal> {
     Ok((start, end))
 }
 
-pub(super) async fn compensations(State(shared): SharedState, query: ListQuery) -> Result<Response, Refusal> {
+pub(super) async fn compensations(
+    State(shared): SharedState,
+    Extension(company): Extension<CompanyIndex>,
+    query: ListQuery,
+) -> Result<Response, Refusal> {
     let (start, end) = window(&query)?;
     let list = |name: &str| {
         query.get(name).map(|text| text.split(',').map(|part| part.trim().to_string()).collect::<Vec<_>>())
     };
     let (persons, entities) = (list("person.id"), list("legal_entity.id"));
-    let key: WindowKey = (start, end, persons, entities);
+    let key: WindowKey = (company.0, start, end, persons, entities);
     let cached = lock(&shared.windows).get(&key).cloned();
     let items = match cached {
         Some(items) => items,
         None => {
-            let section = lock(&shared.section);
+            let section = shared.section(company);
             let types = section.compensation_types();
-            let (persons, entities) = (&key.2, &key.3);
+            let (persons, entities) = (&key.3, &key.4);
             let mut items = Vec::new();
             for person in &section.persons {
                 if persons.as_ref().is_some_and(|wanted| !wanted.contains(&person.id.to_string())) {

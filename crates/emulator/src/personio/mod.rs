@@ -63,16 +63,63 @@ pub use crate::common::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 
 /// The items of one compensations window, computed once for all its pages (cleared when the state is
 /// replaced): a month of a large company is many pages, and each would otherwise compute the whole month.
-type WindowKey = (Date, Date, Option<Vec<String>>, Option<Vec<String>>);
+type WindowKey = (usize, Date, Date, Option<Vec<String>>, Option<Vec<String>>);
+
+/// One Personio company: the credentials that reach it and its data. A local Personio holds several, told
+/// apart by the credentials a token was issued for (the first has the demo credentials).
+struct Company {
+    client_id: String,
+    client_secret: String,
+    section: PersonioSection,
+}
+
+/// Which company a request's token belongs to, put in the request by the API layer.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CompanyIndex(pub(super) usize);
+
+/// One company's section locked, behind the lock of all of them.
+pub(super) struct SectionGuard<'a> {
+    companies: std::sync::MutexGuard<'a, Vec<Company>>,
+    index: usize,
+}
+
+impl std::ops::Deref for SectionGuard<'_> {
+    type Target = PersonioSection;
+    fn deref(&self) -> &PersonioSection {
+        &self.companies[self.index].section
+    }
+}
+
+impl std::ops::DerefMut for SectionGuard<'_> {
+    fn deref_mut(&mut self) -> &mut PersonioSection {
+        &mut self.companies[self.index].section
+    }
+}
 
 struct Shared {
-    section: Mutex<PersonioSection>,
+    companies: Mutex<Vec<Company>>,
     tokens: Mutex<HashMap<String, TokenGrant>>,
     instruments: Instruments,
     windows: Mutex<HashMap<WindowKey, Arc<Vec<wire::Compensation>>>>,
 }
 
 type SharedState = State<Arc<Shared>>;
+
+impl Shared {
+    pub(super) fn section(&self, company: CompanyIndex) -> SectionGuard<'_> {
+        let companies = lock(&self.companies);
+        let index = company.0.min(companies.len().saturating_sub(1));
+        SectionGuard { companies, index }
+    }
+
+    /// The company these credentials reach.
+    pub(super) fn company_of(&self, client_id: &str, client_secret: &str) -> Option<CompanyIndex> {
+        lock(&self.companies)
+            .iter()
+            .position(|company| company.client_id == client_id && company.client_secret == client_secret)
+            .map(CompanyIndex)
+    }
+}
 
 /// Checks what a seed must hold for the emulator to serve it.
 fn check_section(section: &PersonioSection) -> Result<(), ScenarioError> {
@@ -88,13 +135,13 @@ impl AdministeredState for Shared {
     }
 
     fn dump_section(&self) -> PersonioSection {
-        lock(&self.section).clone()
+        self.section(CompanyIndex(0)).clone()
     }
 
     /// Replaces the section (the HR administrator at work) and forgets the windows computed from the old one.
     fn replace_section(&self, section: PersonioSection) -> Result<(), ScenarioError> {
         check_section(&section)?;
-        *lock(&self.section) = section;
+        *self.section(CompanyIndex(0)) = section;
         lock(&self.windows).clear();
         Ok(())
     }
@@ -111,7 +158,11 @@ impl PersonioEmulator {
         check_section(&section)?;
         Ok(PersonioEmulator {
             shared: Arc::new(Shared {
-                section: Mutex::new(section),
+                companies: Mutex::new(vec![Company {
+                    client_id: DEMO_CLIENT_ID.to_string(),
+                    client_secret: DEMO_CLIENT_SECRET.to_string(),
+                    section,
+                }]),
                 tokens: Mutex::new(HashMap::new()),
                 instruments: Instruments::default(),
                 windows: Mutex::new(HashMap::new()),
@@ -120,7 +171,26 @@ impl PersonioEmulator {
     }
 
     pub fn legal_entity_id(&self) -> String {
-        lock(&self.shared.section).legal_entity.id.clone()
+        self.shared.section(CompanyIndex(0)).legal_entity.id.clone()
+    }
+
+    /// Adds a company reached with its own credentials (a bureau's other client); the client id must be new.
+    pub fn add_company(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        section: PersonioSection,
+    ) -> Result<(), ScenarioError> {
+        check_section(&section)?;
+        let mut companies = lock(&self.shared.companies);
+        if companies.iter().any(|company| company.client_id == client_id) {
+            return Err(ScenarioError::Invalid {
+                field: "personio".to_string(),
+                message: format!("a company with client id {client_id} is already served"),
+            });
+        }
+        companies.push(Company { client_id: client_id.to_string(), client_secret: client_secret.to_string(), section });
+        Ok(())
     }
 
     administered_emulator_methods!(PersonioSection);
@@ -209,13 +279,13 @@ async fn api_layer(State(shared): SharedState, matched: Option<MatchedPath>, req
         }
         Verdict::Pass | Verdict::FailAfterCommit => {}
     }
-    let scopes = bearer_token(request.headers()).and_then(|token| {
+    let grant = bearer_token(request.headers()).and_then(|token| {
         lock(&shared.tokens)
             .get(&token)
             .filter(|grant| grant.expires > Instant::now())
-            .map(|grant| grant.scopes.clone())
+            .map(|grant| (grant.scopes.clone(), grant.company))
     });
-    let Some(scopes) = scopes else {
+    let Some((scopes, company)) = grant else {
         return problem(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
@@ -229,6 +299,8 @@ async fn api_layer(State(shared): SharedState, matched: Option<MatchedPath>, req
             &format!("This request needs the scope {}.", scope_of(&route)),
         );
     }
+    let mut request = request;
+    request.extensions_mut().insert(CompanyIndex(company));
     let mut response = next.run(request).await;
     rate_headers(&mut response, admission.remaining);
     response

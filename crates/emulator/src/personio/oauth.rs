@@ -12,13 +12,15 @@ use personio::wire;
 use scenario::derived_id;
 
 use super::SharedState;
-use crate::common::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, json_response, lock};
+use crate::common::{json_response, lock};
 
 const SCOPES: [&str; 3] = [wire::SCOPE_PERSONS, wire::SCOPE_COMPENSATIONS, wire::SCOPE_LEGAL_ENTITIES];
 
 /// What a token allows, and until when.
 pub(super) struct TokenGrant {
     pub(super) scopes: Vec<String>,
+    /// The company the credentials reach.
+    pub(super) company: usize,
     pub(super) expires: Instant,
 }
 
@@ -46,9 +48,9 @@ pub(super) async fn token(State(shared): SharedState, headers: HeaderMap, body: 
         "" => return oauth_error("invalid_request", "grant_type is required"),
         _ => return oauth_error("unsupported_grant_type", "use client_credentials"),
     }
-    if field("client_id") != DEMO_CLIENT_ID || field("client_secret") != DEMO_CLIENT_SECRET {
+    let Some(company) = shared.company_of(field("client_id"), field("client_secret")) else {
         return oauth_error("unauthorized_client", "Client is not allowed to use the specified grant type flow.");
-    }
+    };
     let mut scopes: Vec<String> = match form.get("scope") {
         None => SCOPES.iter().map(|scope| scope.to_string()).collect(),
         Some(text) => text.split_whitespace().map(str::to_string).collect(),
@@ -62,6 +64,7 @@ pub(super) async fn token(State(shared): SharedState, headers: HeaderMap, body: 
     let mut tokens = lock(&shared.tokens);
     let grant = tokens.entry(value.clone()).or_insert_with(|| TokenGrant {
         scopes: scopes.clone(),
+        company: company.0,
         expires: Instant::now() + Duration::from_secs(86_400),
     });
     let expires_in = grant.expires.saturating_duration_since(Instant::now()).as_secs();

@@ -82,6 +82,12 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
     ),
     (
         "GET",
+        "/api/v1/connections/{id}/check",
+        Access::Role(Role::Viewer),
+        "Check a connection against both systems: validity, Personio's attributes with the suggestion, Loket's components.",
+    ),
+    (
+        "GET",
         "/api/v1/connections/{id}/log",
         Access::Role(Role::Viewer),
         "The audit journal of a connection's writes (intent and Loket's answer); ?employee=N for one employee.",
@@ -374,6 +380,7 @@ pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
         .route("/api/v1/connections/{id}", get(connection_one).patch(change_connection).delete(remove_connection))
         .route("/api/v1/connections/{id}/plans", post(plan_now))
         .route("/api/v1/connections/{id}/log", get(connection_log))
+        .route("/api/v1/connections/{id}/check", get(check_connection))
         .route("/api/v1/connections/{id}/credentials", axum::routing::put(change_credentials))
         .route("/api/v1/runs/{id}/issues", get(run_issues))
         .route("/api/v1/plans", get(plans))

@@ -339,6 +339,32 @@ impl Service {
         Ok(changed)
     }
 
+    /// `check` of a stored connection: the configuration against both systems (valid with its warnings,
+    /// every error, or the reads that failed), the Personio attributes with the one to suggest for
+    /// `employee_number_attribute`, and Loket's payroll components.
+    pub async fn check_connection(&self, id: i64) -> Result<serde_json::Value, ConnectionError> {
+        let (_, settings, connections) = self.open_connection(id).await?;
+        let config = &settings.sync;
+        let validity = match connections.loket.is_connected().await {
+            Ok(false) | Err(_) => {
+                serde_json::json!({"status": "not_checked", "reasons": ["the Loket login has no tokens: log in to Loket"]})
+            }
+            Ok(true) => match runner::read_company(&connections, config).await.validate(config, self.clock.today()) {
+                Validity::Valid(valid) => serde_json::json!({"status": "valid", "warnings": valid.warnings}),
+                Validity::Invalid(errors) => serde_json::json!({
+                    "status": "invalid",
+                    "errors": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                }),
+                Validity::Unread(reads) => serde_json::json!({"status": "not_checked", "reasons": reads}),
+            },
+        };
+        let survey = match runner::survey(&connections, config).await {
+            Ok(survey) => serde_json::to_value(survey).unwrap_or_default(),
+            Err(error) => serde_json::json!({"error": engine::errors::chain(&error)}),
+        };
+        Ok(serde_json::json!({"validity": validity, "survey": survey}))
+    }
+
     /// Removes a connection; its runs stay in the history.
     pub async fn delete_connection(&self, who: &str, id: i64) -> Result<(), ConnectionError> {
         let row = self.records.connection(id).await?.ok_or_else(|| ConnectionError::NotFound(id.to_string()))?;

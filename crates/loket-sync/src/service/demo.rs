@@ -1,5 +1,6 @@
 //! `loket-sync serve --demo`: the whole service at once, without an account. A local Loket holds three demo
-//! employers under one provider login, each with a local Personio of its own; they become three
+//! employers under one provider login, and a local Personio three companies, each reached with its own
+//! credentials; they become three
 //! connections (in a fresh state store in a temporary folder, under a fresh key), with schedules, one of
 //! them in auto mode and one asking for four eyes, and an admin whose password is printed.
 
@@ -30,6 +31,7 @@ const EMPLOYERS: &[(&str, &str, &str, i64)] =
 
 fn settings_text(
     scenario: &scenario::Scenario,
+    personio_client_id: &str,
     personio_url: &str,
     loket_url: &str,
     loket: &scenario::LoketSection,
@@ -38,7 +40,7 @@ fn settings_text(
     let mut text = format!(
         "[personio]\nlegal_entity = \"{}\"\nbase_url = \"{personio_url}\"\nclient_id = \"{}\"\n\n[loket]\nbase_url = \"{loket_url}/v2\"\noauth_url = \"{loket_url}/oauth\"\nemployer_id = \"{}\"\npayroll_administration_id = \"{}\"\nclient_id = \"{}\"\n\n[sync]\ncompensation_start_date = \"{}\"\nsalary = true\nrecurring = true\none_time = true\nhorizon_months = {}\nemployee_number_attribute = \"{}\"\nincome_number_attribute = \"{}\"\n",
         scenario.personio.legal_entity.id,
-        emulator::loket::DEMO_CLIENT_ID,
+        personio_client_id,
         loket.employer_id(),
         loket.administration_id(),
         emulator::loket::DEMO_CLIENT_ID,
@@ -82,15 +84,24 @@ pub async fn start(clock: Arc<dyn Clock>) -> anyhow::Result<Demo> {
         loket.add_employer(section.clone())?;
     }
     let loket_running = emulator::start(loket.router()).await?;
-    let mut servers = Vec::new();
+    // One local Personio; each employer is a company of its own in it, reached with its own credentials.
+    let personio = emulator::PersonioEmulator::new(company.personio.clone())?;
+    let mut credentials =
+        vec![(emulator::loket::DEMO_CLIENT_ID.to_string(), emulator::loket::DEMO_CLIENT_SECRET.to_string())];
+    for number in 2..=sections.len() {
+        let (id, secret) = (format!("loket-sync-demo-{number}"), format!("demo-secret-{number}"));
+        personio.add_company(&id, &secret, company.personio.clone())?;
+        credentials.push((id, secret));
+    }
+    let personio_running = emulator::start(personio.router()).await?;
     let mut employers = Vec::new();
-    for (section, (_, mode, schedule, approvals)) in sections.iter().zip(EMPLOYERS) {
-        let personio = emulator::PersonioEmulator::new(company.personio.clone())?;
-        let personio_running = emulator::start(personio.router()).await?;
-        let text = settings_text(&company, &personio_running.url(), &loket_running.url(), section);
+    for ((section, (_, mode, schedule, approvals)), (client_id, client_secret)) in
+        sections.iter().zip(EMPLOYERS).zip(&credentials)
+    {
+        let text = settings_text(&company, client_id, &personio_running.url(), &loket_running.url(), section);
         let issued = loket.issue_tokens();
         let secrets = Secrets {
-            personio_client_secret: Some(SecretString::from(emulator::loket::DEMO_CLIENT_SECRET)),
+            personio_client_secret: Some(SecretString::from(client_secret.clone())),
             loket_client_secret: Some(SecretString::from(emulator::loket::DEMO_CLIENT_SECRET)),
             loket_tokens: Some(loket::Tokens {
                 access_token: SecretString::from(issued.access_token),
@@ -115,8 +126,6 @@ pub async fn start(clock: Arc<dyn Clock>) -> anyhow::Result<Demo> {
         };
         service.records.update_connection_policy(&policy).await?;
         employers.push(format!("{} ({mode}, \"{schedule}\", {approvals} approval(s))", section.employer.name));
-        servers.push(personio_running);
     }
-    servers.push(loket_running);
-    Ok(Demo { service, state, admin_password, servers, employers })
+    Ok(Demo { service, state, admin_password, servers: vec![personio_running, loket_running], employers })
 }

@@ -501,3 +501,7 @@ pub(super) async fn remove_notification(
         .await?;
     ok(json!({"removed": true}))
 }
+
+pub(super) async fn check_connection(State(api): ApiState, Path(text): Path<String>) -> Answer {
+    ok(api.service.check_connection(id(&text, "connection")?).await?)
+}

@@ -186,6 +186,16 @@ fn an_imported_connection_is_planned_approved_and_applied_over_http() {
     // Approving again is a conflict, not a second apply.
     let (status, again) = served.call("POST", &format!("/api/v1/plans/{plan_id}/approve"), Auth::Bearer(&olga), None);
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    // The metrics count the run, its writes and the plans waiting, and the last success of the connection.
+    let metrics = served.runtime.block_on(async {
+        let answer = served.http.get(format!("{}/metrics", served.base)).bearer_auth(&olga).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        answer.text().await.unwrap()
+    });
+    assert!(metrics.contains("loket_sync_pending_approvals 0\n"), "{metrics}");
+    assert!(metrics.contains(&format!("loket_sync_writes_total {writes}\n")), "{metrics}");
+    assert!(metrics.contains("loket_sync_runs_total 1\n"), "{metrics}");
+    assert!(metrics.contains("loket_sync_last_success_timestamp_seconds{connection=\"loket-sync\"}"), "{metrics}");
     // The next plan is in sync: the run converged.
     let (status, next) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), None);
     assert_eq!(status, StatusCode::CREATED, "{next}");
@@ -518,6 +528,9 @@ fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto() 
     let path = format!("/api/v1/connections/{id}");
     let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": "0 30 2 30 2"})));
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": "0 0 30 2 *"})));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("never matches"), "{body}");
     let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": 6})));
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": "0 6 * * *"})));
@@ -919,19 +932,22 @@ fn two_employers_under_one_loket_login_are_two_connections() {
             .unwrap()
     });
     assert_eq!(listed["_embedded"].as_array().map(Vec::len), Some(2), "{listed}");
-    let personio = emulator::PersonioEmulator::new(served.site.scenario.personio.clone()).unwrap();
-    let personio_running = served.runtime.block_on(emulator::start(personio.router())).unwrap();
+    // Its Personio is another company in the same local Personio, reached with credentials of its own.
+    served.site.personio.add_company("tweede-client", "tweede-secret", served.site.scenario.personio.clone()).unwrap();
+    assert!(served.site.personio.add_company("tweede-client", "x", served.site.scenario.personio.clone()).is_err());
     let text = std::fs::read_to_string(&served.site.config).unwrap();
     let first_loket = &served.site.loket.employers()[0];
     let mut text =
         text.replace(&first_loket.0, &second.employer_id()).replace(&first_loket.1, &second.administration_id());
-    let personio_url =
-        text.lines().find(|line| line.starts_with("base_url = \"http") && !line.contains("/v2")).unwrap().to_string();
-    text = text.replace(&personio_url, &format!("base_url = \"{}\"", personio_running.url()));
+    // The first `client_id` is Personio's.
+    text = text.replacen("client_id = \"loket-sync-demo\"", "client_id = \"tweede-client\"", 1);
     let second_file = served.site.directory.join("tweede.toml");
     std::fs::write(&second_file, text).unwrap();
     let file = second_file.to_str().unwrap().to_string();
-    let import = service_command(&served.site, &served.state, &["connections", "import", &file]).assert().success();
+    let import = service_command(&served.site, &served.state, &["connections", "import", &file])
+        .env("PERSONIO_CLIENT_SECRET", "tweede-secret")
+        .assert()
+        .success();
     assert!(String::from_utf8_lossy(&import.get_output().stdout).contains("valid against both systems"));
 
     let alice = served.token("alice");
@@ -962,7 +978,31 @@ fn two_employers_under_one_loket_login_are_two_connections() {
         let (_, next) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
         assert_eq!(next["status"], "in_sync", "{next}");
     }
-    drop(personio_running);
+    // The second company's credentials with another secret are refused.
+    let personio_url = std::fs::read_to_string(&served.site.config)
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("base_url = \"http") && !line.contains("/v2"))
+        .unwrap()
+        .split('"')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let refused = served.runtime.block_on(async {
+        served
+            .http
+            .post(format!("{personio_url}/v2/auth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "tweede-client"),
+                ("client_secret", "demo-secret"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(refused, StatusCode::BAD_REQUEST);
 }
 
 /// `serve --demo`: three demo employers as connections with schedules, an admin whose password it prints;
@@ -1033,4 +1073,37 @@ fn serve_demo_starts_three_connections_and_an_admin() {
     assert_eq!(connections[0]["loket_login_id"], connections[2]["loket_login_id"], "one Loket login for all");
     assert_eq!(plan["status"], "pending", "{plan}");
     assert!(plan["writes"].as_i64().unwrap() > 0, "{plan}");
+}
+
+/// A connection made through the API (the TOML's text and its secrets), then checked as `check` checks:
+/// valid, with Personio's attributes (and the suggestion) and Loket's components.
+#[test]
+fn a_connection_made_through_the_api_is_checked_against_both_systems() {
+    let served = served("svc-api-create");
+    let alice = served.token("alice");
+    let settings = std::fs::read_to_string(&served.site.config).unwrap();
+    let body = json!({"name": "via-api", "settings": settings, "personio_client_secret": "demo-secret", "loket_client_secret": "demo-secret"});
+    let (status, saved) = served.call("POST", "/api/v1/connections", Auth::Bearer(&alice), Some(body.clone()));
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    assert_eq!(saved["check"]["status"], "valid", "{saved}");
+    assert!(!saved.to_string().contains("demo-secret"), "{saved}");
+    let id = saved["connection"]["id"].as_i64().unwrap();
+    // A wrong secret is refused by Personio, so the configuration is not judged; it is not stored as checked.
+    let wrong = json!({"name": "wrong-secret", "settings": settings, "personio_client_secret": "nope", "loket_client_secret": "demo-secret"});
+    let (status, answer) = served.call("POST", "/api/v1/connections", Auth::Bearer(&alice), Some(wrong));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["check"]["status"], "not_checked", "{answer}");
+    let (status, check) = served.call("GET", &format!("/api/v1/connections/{id}/check"), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::OK, "{check}");
+    assert_eq!(check["validity"]["status"], "valid", "{check}");
+    assert!(check["survey"]["components"].as_array().is_some_and(|components| !components.is_empty()), "{check}");
+    assert!(check["survey"]["attributes"].is_object() || check["survey"]["attributes"].is_array(), "{check}");
+    // A mapping of a type Personio does not have is refused, with the reason.
+    let broken = format!("{settings}\n[[mappings]]\npersonio_type = \"No such type\"\nbenefit_component = 7010\n");
+    let body = json!({"name": "broken-mapping", "settings": broken, "personio_client_secret": "demo-secret", "loket_client_secret": "demo-secret"});
+    let (status, answer) = served.call("POST", "/api/v1/connections", Auth::Bearer(&alice), Some(body));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(answer["details"].to_string().contains("No such type"), "{answer}");
+    let (_, listed) = served.call("GET", "/api/v1/connections", Auth::Bearer(&alice), None);
+    assert!(!listed.to_string().contains("broken-mapping"), "a refused connection is not stored: {listed}");
 }
