@@ -306,6 +306,28 @@ pub(super) struct Caller {
     pub(super) session: Option<String>,
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Caller, ApiError> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))
+    }
+}
+
+/// A JSON body of type `T`, or a 400 (413 when too large) that says what is wrong with it.
+pub(super) struct Body<T>(pub(super) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Body<T>, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+        parse(&bytes).map(Body)
+    }
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)

@@ -328,13 +328,7 @@ impl Service {
             changed.push("loket_client_secret");
         }
         self.records
-            .audit(AuditEntry {
-                who,
-                action: "credentials changed",
-                subject: format!("connection {}", row.name),
-                before: None,
-                after: Some(changed.join(", ")),
-            })
+            .note(who, "credentials changed", format!("connection {}", row.name), Some(changed.join(", ")))
             .await?;
         Ok(changed)
     }

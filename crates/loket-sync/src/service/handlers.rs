@@ -9,20 +9,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiState, Caller, SESSION_COOKIE, callback_url, id, parse};
+use super::api::{ApiError, ApiState, Body, Caller, SESSION_COOKIE, callback_url, id, parse};
 use super::connection::{self, Secrets};
 use super::login::LoginFlowError;
 use super::notify::{NewNotification, NotifyError};
 use super::users::{self, LoginError, Role, UserError};
 use crate::store::Store as _;
 
-pub(super) fn caller(request_caller: Option<axum::Extension<Caller>>) -> Result<Caller, ApiError> {
-    request_caller
-        .map(|axum::Extension(caller)| caller)
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))
-}
-
-pub(super) type MaybeCaller = Option<axum::Extension<Caller>>;
 pub(super) type Answer = Result<Response, ApiError>;
 
 fn ok(value: impl serde::Serialize) -> Answer {
@@ -36,8 +29,7 @@ pub(super) struct LoginBody {
     password: String,
 }
 
-pub(super) async fn log_in(State(api): ApiState, body: Bytes) -> Answer {
-    let body: LoginBody = parse(&body)?;
+pub(super) async fn log_in(State(api): ApiState, Body(body): Body<LoginBody>) -> Answer {
     let service = &api.service;
     let session = users::log_in(&service.records, &service.throttle, &body.name, &body.password, service.clock.now())
         .await
@@ -61,8 +53,7 @@ pub(super) async fn log_in(State(api): ApiState, body: Bytes) -> Answer {
         .into_response())
 }
 
-pub(super) async fn log_out(State(api): ApiState, request_caller: MaybeCaller) -> Answer {
-    let caller = caller(request_caller)?;
+pub(super) async fn log_out(State(api): ApiState, caller: Caller) -> Answer {
     if let Some(session) = caller.session {
         api.service.records.delete_session(&super::crypto::token_hash(&session)).await?;
     }
@@ -70,8 +61,8 @@ pub(super) async fn log_out(State(api): ApiState, request_caller: MaybeCaller) -
     Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], axum::Json(json!({"logged_out": true}))).into_response())
 }
 
-pub(super) async fn me(request_caller: MaybeCaller) -> Answer {
-    ok(caller(request_caller)?.user)
+pub(super) async fn me(caller: Caller) -> Answer {
+    ok(caller.user)
 }
 
 pub(super) async fn connections(State(api): ApiState) -> Answer {
@@ -94,9 +85,7 @@ pub(super) struct NewConnection {
     loket_client_secret: String,
 }
 
-pub(super) async fn create_connection(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
-    let caller = caller(request_caller)?;
-    let body: NewConnection = parse(&body)?;
+pub(super) async fn create_connection(State(api): ApiState, caller: Caller, Body(body): Body<NewConnection>) -> Answer {
     let secrets = Secrets {
         personio_client_secret: Some(SecretString::from(body.personio_client_secret)),
         loket_client_secret: Some(SecretString::from(body.loket_client_secret)),
@@ -119,13 +108,11 @@ pub(super) struct ConnectionPolicy {
 
 pub(super) async fn change_connection(
     State(api): ApiState,
-    request_caller: MaybeCaller,
+    caller: Caller,
     Path(text): Path<String>,
-    body: Bytes,
+    Body(body): Body<ConnectionPolicy>,
 ) -> Answer {
-    let caller = caller(request_caller)?;
     let connection_id = id(&text, "connection")?;
-    let body: ConnectionPolicy = parse(&body)?;
     let records = &api.service.records;
     let before = records
         .connection(connection_id)
@@ -185,12 +172,7 @@ pub(super) async fn change_connection(
     ok(records.connection(connection_id).await?)
 }
 
-pub(super) async fn remove_connection(
-    State(api): ApiState,
-    request_caller: MaybeCaller,
-    Path(text): Path<String>,
-) -> Answer {
-    let caller = caller(request_caller)?;
+pub(super) async fn remove_connection(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
     api.service.delete_connection(&caller.user.name, id(&text, "connection")?).await?;
     ok(json!({"removed": true}))
 }
@@ -203,13 +185,7 @@ pub(super) struct PlanRequest {
     allow_mass_changes: bool,
 }
 
-pub(super) async fn plan_now(
-    State(api): ApiState,
-    request_caller: MaybeCaller,
-    Path(text): Path<String>,
-    body: Bytes,
-) -> Answer {
-    let caller = caller(request_caller)?;
+pub(super) async fn plan_now(State(api): ApiState, caller: Caller, Path(text): Path<String>, body: Bytes) -> Answer {
     let request: PlanRequest = if body.is_empty() { PlanRequest::default() } else { parse(&body)? };
     let connection_id = id(&text, "connection")?;
     let view = if request.allow_mass_changes {
@@ -259,13 +235,11 @@ pub(super) struct NewCredentials {
 
 pub(super) async fn change_credentials(
     State(api): ApiState,
-    request_caller: MaybeCaller,
+    caller: Caller,
     Path(text): Path<String>,
-    body: Bytes,
+    Body(body): Body<NewCredentials>,
 ) -> Answer {
-    let caller = caller(request_caller)?;
     let connection_id = id(&text, "connection")?;
-    let body: NewCredentials = parse(&body)?;
     let changed = api
         .service
         .change_credentials(
@@ -291,13 +265,11 @@ pub(super) async fn plan_one(State(api): ApiState, Path(text): Path<String>) -> 
     ok(api.service.plan_view(id(&text, "plan")?).await?)
 }
 
-pub(super) async fn approve(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
-    let caller = caller(request_caller)?;
+pub(super) async fn approve(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
     ok(api.service.approve(&caller.user, id(&text, "plan")?).await?)
 }
 
-pub(super) async fn reject(State(api): ApiState, request_caller: MaybeCaller, Path(text): Path<String>) -> Answer {
-    let caller = caller(request_caller)?;
+pub(super) async fn reject(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
     ok(api.service.reject(&caller.user, id(&text, "plan")?).await?)
 }
 
@@ -321,20 +293,12 @@ pub(super) struct NewUser {
     password: String,
 }
 
-pub(super) async fn create_user(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
-    let caller = caller(request_caller)?;
-    let body: NewUser = parse(&body)?;
+pub(super) async fn create_user(State(api): ApiState, caller: Caller, Body(body): Body<NewUser>) -> Answer {
     let role = Role::parse(&body.role).ok_or_else(|| UserError::BadRole(body.role.clone()))?;
     let records = &api.service.records;
     let user = users::add_user(records, &body.name, role, &body.password).await?;
     records
-        .audit(super::records::AuditEntry {
-            who: &caller.user.name,
-            action: "user added",
-            subject: format!("user {}", user.name),
-            before: None,
-            after: Some(role.as_str().to_string()),
-        })
+        .note(&caller.user.name, "user added", format!("user {}", user.name), Some(role.as_str().to_string()))
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user)).into_response())
 }
@@ -345,9 +309,7 @@ pub(super) struct NewToken {
     name: String,
 }
 
-pub(super) async fn create_token(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
-    let caller = caller(request_caller)?;
-    let body: NewToken = parse(&body)?;
+pub(super) async fn create_token(State(api): ApiState, caller: Caller, Body(body): Body<NewToken>) -> Answer {
     if body.name.trim().is_empty() || body.name.len() > 100 {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "a token's name is 1 to 100 characters"));
     }
@@ -413,11 +375,10 @@ fn login_error(error: LoginFlowError) -> ApiError {
 
 pub(super) async fn start_loket_login(
     State(api): ApiState,
-    request_caller: MaybeCaller,
+    caller: Caller,
     Path(text): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let caller = caller(request_caller)?;
     let login_id = id(&text, "Loket login")?;
     let redirect = callback_url(&api.options, &headers);
     let url = api.service.start_loket_login(&caller.user.name, login_id, &redirect).await.map_err(login_error)?;
@@ -447,9 +408,7 @@ pub(super) async fn notifications(State(api): ApiState) -> Answer {
     ok(api.service.notifications().await?)
 }
 
-pub(super) async fn add_notification(State(api): ApiState, request_caller: MaybeCaller, body: Bytes) -> Answer {
-    let caller = caller(request_caller)?;
-    let new: NewNotification = parse(&body)?;
+pub(super) async fn add_notification(State(api): ApiState, caller: Caller, Body(new): Body<NewNotification>) -> Answer {
     let (row, secret) = api.service.add_notification(new).await.map_err(|error| match error {
         NotifyError::Store(error) => error.into(),
         NotifyError::Service(error) => error.into(),
@@ -458,13 +417,12 @@ pub(super) async fn add_notification(State(api): ApiState, request_caller: Maybe
     })?;
     api.service
         .records
-        .audit(super::records::AuditEntry {
-            who: &caller.user.name,
-            action: "notification added",
-            subject: format!("notification {}", row.id),
-            before: None,
-            after: Some(format!("{} {} for {}", row.kind, row.target, row.events)),
-        })
+        .note(
+            &caller.user.name,
+            "notification added",
+            format!("notification {}", row.id),
+            Some(format!("{} {} for {}", row.kind, row.target, row.events)),
+        )
         .await?;
     let mut answer = serde_json::to_value(&row).unwrap_or_default();
     if let Some(secret) = secret {
@@ -474,12 +432,7 @@ pub(super) async fn add_notification(State(api): ApiState, request_caller: Maybe
     Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
 }
 
-pub(super) async fn remove_notification(
-    State(api): ApiState,
-    request_caller: MaybeCaller,
-    Path(text): Path<String>,
-) -> Answer {
-    let caller = caller(request_caller)?;
+pub(super) async fn remove_notification(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
     let notification_id = id(&text, "notification")?;
     let removed = sqlx::query("DELETE FROM notifications WHERE id = ?")
         .bind(notification_id)
@@ -491,13 +444,7 @@ pub(super) async fn remove_notification(
     }
     api.service
         .records
-        .audit(super::records::AuditEntry {
-            who: &caller.user.name,
-            action: "notification removed",
-            subject: format!("notification {notification_id}"),
-            before: None,
-            after: None,
-        })
+        .note(&caller.user.name, "notification removed", format!("notification {notification_id}"), None)
         .await?;
     ok(json!({"removed": true}))
 }

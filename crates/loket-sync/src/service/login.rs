@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Service;
 use super::connection::ConnectionError;
-use super::records::{AuditEntry, LoginRow};
+use super::records::LoginRow;
 use super::tokens::StoredTokens;
 
 /// How long an authorize address stays good.
@@ -67,15 +67,7 @@ impl Service {
             pending.retain(|_, (_, until)| *until > expires - LOGIN_SECONDS);
             pending.insert(state.clone(), (login_id, expires));
         }
-        self.records
-            .audit(AuditEntry {
-                who,
-                action: "loket login started",
-                subject: format!("loket login {login_id}"),
-                before: None,
-                after: None,
-            })
-            .await?;
+        self.records.note(who, "loket login started", format!("loket login {login_id}"), None).await?;
         Ok(client.authorize_url(&state).to_string())
     }
 
@@ -91,15 +83,7 @@ impl Service {
         let login = self.records.login(login_id).await?.ok_or(LoginFlowError::NotFound(login_id))?;
         let client = self.login_client(&login, redirect_uri)?;
         client.exchange_code(code).await.map_err(LoginFlowError::Refused)?;
-        self.records
-            .audit(AuditEntry {
-                who: "loket",
-                action: "loket login done",
-                subject: format!("loket login {login_id}"),
-                before: None,
-                after: None,
-            })
-            .await?;
+        self.records.note("loket", "loket login done", format!("loket login {login_id}"), None).await?;
         Ok(login_id)
     }
 
@@ -109,13 +93,7 @@ impl Service {
         self.records.set_login_tokens(login_id, None).await?;
         if !already {
             self.records
-                .audit(AuditEntry {
-                    who: "loket",
-                    action: "loket login needed",
-                    subject: format!("loket login {login_id}"),
-                    before: None,
-                    after: Some(reason.to_string()),
-                })
+                .note("loket", "loket login needed", format!("loket login {login_id}"), Some(reason.to_string()))
                 .await?;
             let connections: Vec<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE loket_login_id = ?")
                 .bind(login_id)

@@ -106,13 +106,12 @@ impl Service {
         let id = self.records.insert_plan(&plan_row).await?;
         self.announce(&row.name, connection_id, id, &planned.plan, previous.as_ref(), requested_by.is_some()).await;
         self.records
-            .audit(AuditEntry {
-                who: requested_by.unwrap_or("schedule"),
-                action: "plan made",
-                subject: format!("connection {} plan {id}", row.name),
-                before: None,
-                after: Some(format!("{writes} write(s), {}", plan_row.status)),
-            })
+            .note(
+                requested_by.unwrap_or("schedule"),
+                "plan made",
+                format!("connection {} plan {id}", row.name),
+                Some(format!("{writes} write(s), {}", plan_row.status)),
+            )
             .await?;
         Ok((self.plan_view(id).await?, planned.plan))
     }
@@ -180,13 +179,12 @@ impl Service {
     ) -> Result<PlanView, PlanningError> {
         let view = self.make_plan_with(connection_id, Some(user), true).await?.0;
         self.records
-            .audit(AuditEntry {
-                who: user,
-                action: "mass-change guard overridden",
-                subject: format!("connection {connection_id} plan {}", view.row.id),
-                before: None,
-                after: Some(format!("{} write(s)", view.row.writes)),
-            })
+            .note(
+                user,
+                "mass-change guard overridden",
+                format!("connection {connection_id} plan {}", view.row.id),
+                Some(format!("{} write(s)", view.row.writes)),
+            )
             .await?;
         Ok(view)
     }
@@ -244,13 +242,12 @@ impl Service {
 
     async fn journal_decision(&self, user: &User, row: &PlanRow, action: &str) -> Result<(), PlanningError> {
         self.records
-            .audit(AuditEntry {
-                who: &user.name,
+            .note(
+                &user.name,
                 action,
-                subject: format!("connection {} plan {}", row.connection_id, row.id),
-                before: None,
-                after: Some(format!("fingerprint {}", row.fingerprint)),
-            })
+                format!("connection {} plan {}", row.connection_id, row.id),
+                Some(format!("fingerprint {}", row.fingerprint)),
+            )
             .await?;
         Ok(())
     }

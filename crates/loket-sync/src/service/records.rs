@@ -119,6 +119,17 @@ impl Records {
         Ok(())
     }
 
+    /// An audit entry without a before value: something was made, started or decided.
+    pub async fn note(
+        &self,
+        who: &str,
+        action: &str,
+        subject: String,
+        after: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.audit(AuditEntry { who, action, subject, before: None, after }).await
+    }
+
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM audit ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
     }

@@ -101,13 +101,12 @@ impl Service {
         }
         if let Some(reason) = needs_a_human(&plan) {
             self.records
-                .audit(super::records::AuditEntry {
-                    who: "schedule",
-                    action: "auto apply held back",
-                    subject: format!("connection {connection_id} plan {plan_id}"),
-                    before: None,
-                    after: Some(reason.clone()),
-                })
+                .note(
+                    "schedule",
+                    "auto apply held back",
+                    format!("connection {connection_id} plan {plan_id}"),
+                    Some(reason.clone()),
+                )
                 .await?;
             self.waits(connection_id, &view.row, Some(reason)).await;
             return Ok((plan_id, "pending".to_string()));
