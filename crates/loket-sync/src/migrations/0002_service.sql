@@ -10,7 +10,7 @@ CREATE TABLE loket_logins (
     client_secret_sealed TEXT NOT NULL,
     tokens_sealed TEXT,
     needs_login INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (oauth_url, client_id)
+    UNIQUE (base_url, oauth_url, client_id)
 );
 CREATE TABLE connections (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

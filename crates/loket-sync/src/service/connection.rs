@@ -151,12 +151,23 @@ impl Service {
             key.seal(&purpose, secret).map_err(|error| ConnectionError::Sealed(name.to_string(), error))
         };
         let oauth_url = settings.loket.oauth_url.to_string();
-        let login_id = match self.records.login_by_client(&oauth_url, &settings.loket.client_id).await? {
-            Some(login) => login.id,
+        let base_url = settings.loket.base_url.to_string();
+        let login_id = match self.records.login_by_client(&base_url, &oauth_url, &settings.loket.client_id).await? {
+            Some(login) => {
+                // The secret given is the login's from now on (a rotated secret), never ignored.
+                let secret = sealed(login_secret_purpose(login.id), loket_secret.expose_secret())?;
+                sqlx::query("UPDATE loket_logins SET client_secret_sealed = ? WHERE id = ?")
+                    .bind(secret)
+                    .bind(login.id)
+                    .execute(&self.records.pool)
+                    .await
+                    .map_err(crate::store::StoreError::from)?;
+                login.id
+            }
             None => {
                 let row = LoginRow {
                     id: 0,
-                    base_url: settings.loket.base_url.to_string(),
+                    base_url: base_url.clone(),
                     oauth_url: oauth_url.clone(),
                     client_id: settings.loket.client_id.clone(),
                     // Sealed for the login once its id is known.
@@ -175,6 +186,7 @@ impl Service {
                 id
             }
         };
+        self.forget_client(login_id);
         if let Some(tokens) = &secrets.loket_tokens {
             let sealed_tokens = tokens::seal(key, login_id, tokens)
                 .map_err(|error| ConnectionError::Sealed(name.to_string(), error))?;
@@ -247,7 +259,7 @@ impl Service {
             .ok_or_else(|| ConnectionError::NotFound(format!("login {login_id}")))?;
         let current = login.tokens_sealed.as_deref().and_then(|sealed| tokens::open(&key, login_id, sealed));
         let store = StoredTokens::new(self.records.clone(), key, login_id, current);
-        Ok(crate::connections::connect(Endpoints {
+        let mut connections = crate::connections::connect(Endpoints {
             personio_url: settings.personio.base_url.clone(),
             personio_client_id: settings.personio.client_id.clone(),
             personio_secret: settings
@@ -272,7 +284,23 @@ impl Service {
             token_store: Arc::new(store),
             employer_id: settings.loket.employer_id.clone(),
             administration_id: settings.loket.administration_id.clone(),
-        })?)
+        })?;
+        // One client per login: Loket's refresh tokens rotate, so two clients refreshing the same tokens
+        // would lose the login; the one client serialises its refreshes.
+        let mut cached = self.loket_clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match cached.get(&login_id) {
+            Some(client) => connections.loket = Arc::clone(client),
+            None => {
+                cached.insert(login_id, Arc::clone(&connections.loket));
+            }
+        }
+        drop(cached);
+        Ok(connections)
+    }
+
+    /// Forgets the Loket client of a login (its tokens or secret changed): the next use builds a new one.
+    pub(crate) fn forget_client(&self, login_id: i64) {
+        self.loket_clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&login_id);
     }
 
     /// A stored connection's settings (its secrets opened) and clients.
@@ -326,6 +354,7 @@ impl Service {
                 .await
                 .map_err(crate::store::StoreError::from)?;
             changed.push("loket_client_secret");
+            self.forget_client(row.loket_login_id);
         }
         self.records
             .note(who, "credentials changed", format!("connection {}", row.name), Some(changed.join(", ")))

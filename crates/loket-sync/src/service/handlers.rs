@@ -15,6 +15,7 @@ use super::login::LoginFlowError;
 use super::notify::{NewNotification, NotifyError};
 use super::users::{self, LoginError, Role, UserError};
 use crate::store::Store as _;
+use std::sync::Arc;
 
 pub(super) type Answer = Result<Response, ApiError>;
 
@@ -151,6 +152,12 @@ pub(super) async fn change_connection(
             ));
         }
     }
+    if after.mode == "auto" && after.approvals_required >= 2 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "auto mode applies without a human, four eyes need two: choose mode review, or approvals_required 1",
+        ));
+    }
     records.update_connection_policy(&after).await?;
     let policy = |row: &super::records::ConnectionRow| {
         format!(
@@ -266,7 +273,15 @@ pub(super) async fn plan_one(State(api): ApiState, Path(text): Path<String>) -> 
 }
 
 pub(super) async fn approve(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
-    ok(api.service.approve(&caller.user, id(&text, "plan")?).await?)
+    let plan_id = id(&text, "plan")?;
+    // The apply runs on a task of its own: a client (or a proxy) that stops waiting does not cut it short
+    // between two writes; it finishes and is recorded.
+    let service = Arc::clone(&api.service);
+    let applying = tokio::spawn(async move { service.approve(&caller.user, plan_id).await });
+    match applying.await {
+        Ok(decision) => ok(decision?),
+        Err(error) => Err(super::api::internal(&error)),
+    }
 }
 
 pub(super) async fn reject(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {

@@ -83,6 +83,7 @@ impl Service {
         let login = self.records.login(login_id).await?.ok_or(LoginFlowError::NotFound(login_id))?;
         let client = self.login_client(&login, redirect_uri)?;
         client.exchange_code(code).await.map_err(LoginFlowError::Refused)?;
+        self.forget_client(login_id);
         self.records.note("loket", "loket login done", format!("loket login {login_id}"), None).await?;
         Ok(login_id)
     }

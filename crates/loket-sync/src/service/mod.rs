@@ -87,6 +87,8 @@ pub struct Service {
     pub mailer: Option<notify::Mailer>,
     /// The HTTP client of webhooks.
     pub http: reqwest::Client,
+    /// One Loket client per login, shared by its connections (refreshes of rotating tokens serialised).
+    loket_clients: std::sync::Mutex<std::collections::HashMap<i64, Arc<loket::LoketClient>>>,
 }
 
 /// Where the key comes from: the environment variable's value, or a file.
@@ -125,6 +127,7 @@ impl Service {
             pending_logins: Default::default(),
             mailer: None,
             http,
+            loket_clients: Default::default(),
         })
     }
 

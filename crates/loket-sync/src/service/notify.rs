@@ -32,6 +32,8 @@ pub enum NotifyError {
     Address(String),
     #[error("`{0}` is not a kind of notification; use webhook or email")]
     Kind(String),
+    #[error("there is no connection {0}")]
+    NoConnection(i64),
     #[error("e-mail needs an SMTP server: start the service with --smtp-url and --smtp-from")]
     NoMailer,
     #[error(transparent)]
@@ -136,7 +138,18 @@ impl Service {
             }
             other => return Err(NotifyError::Kind(other.to_string())),
         };
+        if let Some(connection_id) = new.connection_id
+            && self.records.connection(connection_id).await?.is_none()
+        {
+            return Err(NotifyError::NoConnection(connection_id));
+        }
+        let key = match &made_up {
+            Some(_) => Some(self.key()?),
+            None => None,
+        };
         let events = if new.events.is_empty() { EVENTS.join(",") } else { new.events.join(",") };
+        // The row and its sealed secret in one transaction: never a webhook without its secret.
+        let mut transaction = self.records.pool.begin().await.map_err(StoreError::from)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO notifications (connection_id, kind, target, events, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
@@ -145,18 +158,19 @@ impl Service {
         .bind(&new.target)
         .bind(&events)
         .bind(now())
-        .fetch_one(&self.records.pool)
+        .fetch_one(&mut *transaction)
         .await
         .map_err(StoreError::from)?;
-        if let Some(secret) = &made_up {
-            let sealed = self.key()?.seal(&purpose(id), secret)?;
+        if let (Some(secret), Some(key)) = (&made_up, key) {
+            let sealed = key.seal(&purpose(id), secret)?;
             sqlx::query("UPDATE notifications SET secret_sealed = ? WHERE id = ?")
                 .bind(sealed)
                 .bind(id)
-                .execute(&self.records.pool)
+                .execute(&mut *transaction)
                 .await
                 .map_err(StoreError::from)?;
         }
+        transaction.commit().await.map_err(StoreError::from)?;
         let row = self.notifications().await?.into_iter().find(|row| row.id == id);
         let row = row.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))?;
         let shown = if new.secret.is_some() { None } else { made_up };

@@ -237,7 +237,18 @@ impl Service {
         if (approvals as i64) < required {
             return Ok(Decision::Waiting { approvals, required });
         }
-        self.apply_approved(&row, &user.name).await
+        let applied = self.apply_approved(&row, &user.name).await;
+        if applied.is_err() && self.records.plan(id).await?.is_some_and(|plan| plan.status == "pending") {
+            // The apply did not happen (the lock was held, a read failed, the login is needed): the approval
+            // is taken back, so the same approver can try again once the cause is fixed.
+            sqlx::query("DELETE FROM approvals WHERE plan_id = ? AND user_name = ?")
+                .bind(id)
+                .bind(&user.name)
+                .execute(&self.records.pool)
+                .await
+                .map_err(crate::store::StoreError::from)?;
+        }
+        applied
     }
 
     async fn journal_decision(&self, user: &User, row: &PlanRow, action: &str) -> Result<(), PlanningError> {
@@ -276,7 +287,10 @@ impl Service {
             .await
             .map_err(PlanningError::Plan)?;
         if crate::saved_plan::fingerprint(&planned, &settings.sync, today) != row.fingerprint {
-            self.records.move_plan(row.id, "pending", "stale", None).await?;
+            if !self.records.move_plan(row.id, "pending", "stale", None).await? {
+                // Another approver applied it meanwhile (which is why the fingerprint changed).
+                return Err(PlanningError::NotPending { id: row.id, status: "decided meanwhile".to_string() });
+            }
             self.records
                 .audit(AuditEntry {
                     who: approver,

@@ -143,8 +143,16 @@ impl Records {
         Ok(count > 0)
     }
 
-    pub async fn login_by_client(&self, oauth_url: &str, client_id: &str) -> Result<Option<LoginRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE oauth_url = ? AND client_id = ?")
+    /// The login of one OAuth client at one Loket: the API it calls is part of it, so that a configuration
+    /// naming another host never gets a login's tokens.
+    pub async fn login_by_client(
+        &self,
+        base_url: &str,
+        oauth_url: &str,
+        client_id: &str,
+    ) -> Result<Option<LoginRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE base_url = ? AND oauth_url = ? AND client_id = ?")
+            .bind(base_url)
             .bind(oauth_url)
             .bind(client_id)
             .fetch_optional(&self.pool)

@@ -2,7 +2,7 @@
 //! Europe/Amsterdam, so `0 6 * * 1-5` is six in the morning on working days in winter and in summer. A
 //! connection without one is manual only. `*`, lists (`1,15`), ranges (`1-5`) and steps (`*/15`, `0-30/10`)
 //! are understood; day 0 and 7 are Sunday; when both the day of the month and the day of the week are
-//! restricted, either matches (as in cron). An expression that never matches (`0 0 30 2 *`) is an error.
+//! restricted (neither starts with `*`), either matches, else both must (as in Vixie cron). An expression that never matches (`0 0 30 2 *`) is an error.
 
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
@@ -57,7 +57,8 @@ fn field(text: &str, name: &'static str, min: u32, max: u32) -> Result<(u64, boo
             bits |= 1 << value;
         }
     }
-    Ok((bits, text == "*"))
+    // Whether the field starts with `*` (`*`, `*/2`): it decides how the two day fields combine.
+    Ok((bits, text.starts_with('*')))
 }
 
 impl Cron {
@@ -102,12 +103,9 @@ impl Cron {
         }
         let by_date = self.days & (1 << day.day()) != 0;
         let by_weekday = self.weekdays & (1 << day.weekday().to_sunday_zero_offset()) != 0;
-        match (self.any_day, self.any_weekday) {
-            (true, true) => true,
-            (false, true) => by_date,
-            (true, false) => by_weekday,
-            (false, false) => by_date || by_weekday,
-        }
+        // As in Vixie cron: when either day field starts with `*`, both must match; when both are
+        // restricted, either may.
+        if self.any_day || self.any_weekday { by_date && by_weekday } else { by_date || by_weekday }
     }
 
     /// The times of one day that match, earliest first, as instants in Amsterdam (a time that does not

@@ -64,7 +64,9 @@ impl Service {
                 tracing::error!(error = %engine::errors::chain(&error), "the schedule cannot be recorded");
                 continue;
             }
-            let outcome = self.scheduled_run(connection.id, &connection.mode).await;
+            // Four eyes outrank auto mode: such a plan always waits.
+            let mode = if connection.approvals_required >= 2 { "review" } else { connection.mode.as_str() };
+            let outcome = self.scheduled_run(connection.id, mode).await;
             let (plan_id, outcome) = match outcome {
                 Ok((plan_id, outcome)) => (Some(plan_id), outcome),
                 Err(error) => {

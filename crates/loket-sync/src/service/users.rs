@@ -79,6 +79,15 @@ pub enum UserError {
 }
 
 pub const MIN_PASSWORD: usize = 12;
+/// An argon2id hash of a password nobody has (made once, at the cost of real ones), to check unknown names
+/// against.
+fn dummy_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        hash_password("no user has this password: it only takes the time a check takes").unwrap_or_default()
+    })
+    .clone()
+}
 /// Failed logins of one name allowed in a window before the name is refused for the rest of it.
 pub const MAX_FAILURES: u32 = 5;
 /// How long a failure counts, in seconds.
@@ -146,22 +155,27 @@ pub struct Throttle {
     failures: Mutex<HashMap<String, (u32, i64)>>,
 }
 
-impl Throttle {
-    /// Seconds until `name` may try again, if it may not now.
-    fn wait(&self, name: &str, now: i64) -> Option<i64> {
-        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (count, since) = failures.get(name).copied()?;
-        let left = since + FAILURE_WINDOW - now;
-        (count >= MAX_FAILURES && left > 0).then_some(left)
-    }
+/// The most names the throttle keeps; past it, names whose window has passed are forgotten first.
+const MAX_THROTTLED: usize = 10_000;
 
-    fn fail(&self, name: &str, now: i64) {
+impl Throttle {
+    /// Counts an attempt of `name` before its password is checked (so parallel guesses count too); the
+    /// seconds until it may try again when it has used up its window.
+    fn attempt(&self, name: &str, now: i64) -> Result<(), i64> {
         let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if failures.len() >= MAX_THROTTLED {
+            failures.retain(|_, (_, since)| now - *since < FAILURE_WINDOW);
+        }
         let entry = failures.entry(name.to_string()).or_insert((0, now));
         if now - entry.1 >= FAILURE_WINDOW {
             *entry = (0, now);
         }
+        let left = entry.1 + FAILURE_WINDOW - now;
+        if entry.0 >= MAX_FAILURES {
+            return Err(left);
+        }
         entry.0 += 1;
+        Ok(())
     }
 
     fn clear(&self, name: &str) {
@@ -177,13 +191,19 @@ pub async fn log_in(
     password: &str,
     now: jiff::Timestamp,
 ) -> Result<NewSession, LoginError> {
-    let seconds = now.as_second();
-    if let Some(left) = throttle.wait(name, seconds) {
-        return Err(LoginError::Throttled(left));
+    if !valid_name(name) || password.len() > 1024 {
+        return Err(LoginError::Wrong);
     }
+    throttle.attempt(name, now.as_second()).map_err(LoginError::Throttled)?;
     let row = records.user_named(name).await.map_err(UserError::from)?;
-    let Some(row) = row.filter(|row| verify_password(password, &row.password_hash)) else {
-        throttle.fail(name, seconds);
+    // An unknown name is checked against a hash too, so that the answer takes as long and names cannot be
+    // told apart by timing; argon2 runs off the async workers.
+    let hash = row.as_ref().map(|row| row.password_hash.clone());
+    let password = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash.unwrap_or_else(dummy_hash)))
+        .await
+        .unwrap_or(false);
+    let Some(row) = row.filter(|_| matches) else {
         return Err(LoginError::Wrong);
     };
     throttle.clear(name);

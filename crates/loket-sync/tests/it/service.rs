@@ -512,6 +512,12 @@ fn a_schedule_is_read_in_amsterdam_and_one_that_never_matches_is_refused() {
     assert_eq!(working_days.previous(friday).unwrap().to_string(), "2026-03-27T05:00:00Z");
     let quarter = Cron::parse("*/15 9-10 1,15 * *").unwrap();
     assert_eq!(quarter.next("2026-05-01T08:50:00Z".parse().unwrap()).unwrap().to_string(), "2026-05-15T07:00:00Z");
+    // `*/2` in the day of the month with working days: odd days that are working days (both must match).
+    let odd_working_days = Cron::parse("0 6 */2 * 1-5").unwrap();
+    assert_eq!(odd_working_days.next(friday).unwrap().to_string(), "2026-03-31T04:00:00Z");
+    // Both restricted: the 1st or a Monday, whichever comes first.
+    let first_or_monday = Cron::parse("0 6 1 * 1").unwrap();
+    assert_eq!(first_or_monday.next(friday).unwrap().to_string(), "2026-03-30T04:00:00Z");
     assert!(matches!(Cron::parse("0 0 30 2 *"), Err(CronError::Never(_))));
     assert!(matches!(Cron::parse("61 * * * *"), Err(CronError::Field { field: "minute", .. })));
     assert!(matches!(Cron::parse("0 6 * *"), Err(CronError::Fields(_, 4))));
@@ -533,6 +539,9 @@ fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto() 
     assert!(body["error"].as_str().unwrap().contains("never matches"), "{body}");
     let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": 6})));
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) =
+        served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"mode": "auto", "approvals_required": 2})));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "auto mode and four eyes do not go together: {body}");
     let (status, body) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": "0 6 * * *"})));
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["schedule"], "0 6 * * *");
@@ -756,6 +765,7 @@ fn notifications_reach_a_webhook_signed_and_retried_and_an_smtp_server() {
         json!({"kind": "email", "target": "not an address", "events": []}),
         json!({"kind": "pigeon", "target": "x", "events": []}),
         json!({"kind": "webhook", "target": "http://example.nl", "events": ["payday"]}),
+        json!({"connection_id": 999, "kind": "webhook", "target": "http://example.nl", "events": []}),
     ] {
         let (status, answer) = served.call("POST", "/api/v1/notifications", Auth::Bearer(&alice), Some(bad.clone()));
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
@@ -1098,6 +1108,17 @@ fn a_connection_made_through_the_api_is_checked_against_both_systems() {
     assert_eq!(check["validity"]["status"], "valid", "{check}");
     assert!(check["survey"]["components"].as_array().is_some_and(|components| !components.is_empty()), "{check}");
     assert!(check["survey"]["attributes"].is_object() || check["survey"]["attributes"].is_array(), "{check}");
+    // The same OAuth client with another API host is another login, without the first one's tokens: a
+    // configuration cannot send a login's tokens to a host of its choosing.
+    let api_line = settings.lines().find(|line| line.contains("/v2\"")).unwrap().to_string();
+    let elsewhere = settings.replace(&api_line, "base_url = \"http://127.0.0.1:9/v2\"");
+    let body = json!({"name": "elsewhere", "settings": elsewhere, "personio_client_secret": "demo-secret", "loket_client_secret": "demo-secret"});
+    let (status, answer) = served.call("POST", "/api/v1/connections", Auth::Bearer(&alice), Some(body));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["check"]["status"], "not_checked", "{answer}");
+    assert!(answer["check"]["reasons"].to_string().contains("no tokens"), "{answer}");
+    let (_, logins) = served.call("GET", "/api/v1/loket-logins", Auth::Bearer(&alice), None);
+    assert_eq!(logins.as_array().unwrap().len(), 2, "{logins}");
     // A mapping of a type Personio does not have is refused, with the reason.
     let broken = format!("{settings}\n[[mappings]]\npersonio_type = \"No such type\"\nbenefit_component = 7010\n");
     let body = json!({"name": "broken-mapping", "settings": broken, "personio_client_secret": "demo-secret", "loket_client_secret": "demo-secret"});
