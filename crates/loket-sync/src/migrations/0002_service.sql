@@ -82,6 +82,7 @@ CREATE TABLE notifications (
     connection_id INTEGER REFERENCES connections(id) ON DELETE CASCADE,
     kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email')),
     target TEXT NOT NULL,
+    target_sealed TEXT,
     events TEXT NOT NULL,
     secret_sealed TEXT,
     created_at TEXT NOT NULL

@@ -152,6 +152,7 @@ impl Service {
         };
         let oauth_url = settings.loket.oauth_url.to_string();
         let base_url = settings.loket.base_url.to_string();
+        let mut created_login = false;
         let login_id = match self.records.login_by_client(&base_url, &oauth_url, &settings.loket.client_id).await? {
             Some(login) => {
                 // The secret given is the login's from now on (a rotated secret), never ignored.
@@ -165,6 +166,7 @@ impl Service {
                 login.id
             }
             None => {
+                created_login = true;
                 let row = LoginRow {
                     id: 0,
                     base_url: base_url.clone(),
@@ -193,7 +195,22 @@ impl Service {
             self.records.set_login_tokens(login_id, Some(&sealed_tokens)).await?;
         }
 
-        let check = self.check_settings(&settings, login_id).await?;
+        let check = match self.check_settings(&settings, login_id).await {
+            Ok(check) => check,
+            Err(error) => {
+                // A login made for this refused connection alone is not kept.
+                if created_login {
+                    self.forget_client(login_id);
+                    sqlx::query("DELETE FROM loket_logins WHERE id = ? AND NOT EXISTS (SELECT 1 FROM connections WHERE loket_login_id = ?)")
+                        .bind(login_id)
+                        .bind(login_id)
+                        .execute(&self.records.pool)
+                        .await
+                        .map_err(crate::store::StoreError::from)?;
+                }
+                return Err(error);
+            }
+        };
         let before = self.records.connection_named(name).await?;
         let stamp = now();
         let mut row = ConnectionRow {

@@ -67,7 +67,11 @@ pub struct NotificationRow {
     pub id: i64,
     pub connection_id: Option<i64>,
     pub kind: String,
+    /// An e-mail address, or a webhook's URL masked to its scheme and host (the whole URL is sealed:
+    /// Slack's and Teams' webhook URLs are secrets themselves).
     pub target: String,
+    #[serde(skip)]
+    pub target_sealed: Option<String>,
     pub events: String,
     #[serde(skip)]
     pub secret_sealed: Option<String>,
@@ -95,8 +99,21 @@ struct Due {
     attempts: i64,
     kind: String,
     target: String,
+    target_sealed: Option<String>,
     notification_id: i64,
     secret_sealed: Option<String>,
+}
+
+fn target_purpose(notification_id: i64) -> String {
+    format!("notification {notification_id} webhook address")
+}
+
+/// A webhook URL as shown: its scheme and host, the rest masked.
+fn masked(url: &str) -> String {
+    match url.parse::<url::Url>() {
+        Ok(url) => format!("{}://{}/…", url.scheme(), url.host_str().unwrap_or("?")),
+        Err(_) => "…".to_string(),
+    }
 }
 
 fn purpose(notification_id: i64) -> String {
@@ -147,6 +164,10 @@ impl Service {
             Some(_) => Some(self.key()?),
             None => None,
         };
+        let shown_target = match new.kind.as_str() {
+            "webhook" => masked(&new.target),
+            _ => new.target.clone(),
+        };
         let events = if new.events.is_empty() { EVENTS.join(",") } else { new.events.join(",") };
         // The row and its sealed secret in one transaction: never a webhook without its secret.
         let mut transaction = self.records.pool.begin().await.map_err(StoreError::from)?;
@@ -155,7 +176,7 @@ impl Service {
         )
         .bind(new.connection_id)
         .bind(&new.kind)
-        .bind(&new.target)
+        .bind(&shown_target)
         .bind(&events)
         .bind(now())
         .fetch_one(&mut *transaction)
@@ -163,8 +184,10 @@ impl Service {
         .map_err(StoreError::from)?;
         if let (Some(secret), Some(key)) = (&made_up, key) {
             let sealed = key.seal(&purpose(id), secret)?;
-            sqlx::query("UPDATE notifications SET secret_sealed = ? WHERE id = ?")
+            let target = key.seal(&target_purpose(id), &new.target)?;
+            sqlx::query("UPDATE notifications SET secret_sealed = ?, target_sealed = ? WHERE id = ?")
                 .bind(sealed)
+                .bind(target)
                 .bind(id)
                 .execute(&mut *transaction)
                 .await
@@ -211,7 +234,7 @@ impl Service {
     /// Delivers what is due at `now`; returns how many were delivered.
     pub async fn deliver(&self, now: jiff::Timestamp) -> usize {
         let due: Vec<Due> = match sqlx::query_as(
-            "SELECT outbox.id, outbox.event, outbox.payload, outbox.attempts, notifications.kind, notifications.target,
+            "SELECT outbox.id, outbox.event, outbox.payload, outbox.attempts, notifications.kind, notifications.target, notifications.target_sealed,
                     notifications.id AS notification_id, notifications.secret_sealed
              FROM outbox JOIN notifications ON notifications.id = outbox.notification_id
              WHERE outbox.delivered_at IS NULL AND outbox.attempts < ? AND outbox.next_at <= ? ORDER BY outbox.id LIMIT 100",
@@ -263,10 +286,16 @@ impl Service {
             }
             _ => return Err("the webhook's secret cannot be opened".to_string()),
         };
+        let target = match (&item.target_sealed, self.key()) {
+            (Some(sealed), Ok(key)) => {
+                key.open(&target_purpose(item.notification_id), sealed).map_err(|error| error.to_string())?
+            }
+            _ => return Err("the webhook's address cannot be opened".to_string()),
+        };
         let body = item.payload.as_bytes().to_vec();
         let response = self
             .http
-            .post(&item.target)
+            .post(target.expose_secret())
             .header("content-type", "application/json")
             .header("x-loket-sync-event", &item.event)
             .header("x-loket-sync-delivery", item.id.to_string())
@@ -274,7 +303,7 @@ impl Service {
             .body(body)
             .send()
             .await
-            .map_err(|error| engine::errors::chain(&error))?;
+            .map_err(|error| engine::errors::chain(&error.without_url()))?;
         if response.status().is_success() {
             Ok(())
         } else {

@@ -772,6 +772,7 @@ fn notifications_reach_a_webhook_signed_and_retried_and_an_smtp_server() {
     }
     let (_, listed) = served.call("GET", "/api/v1/notifications", Auth::Bearer(&alice), None);
     assert!(!listed.to_string().contains(&secret), "the secret is shown once: {listed}");
+    assert!(!listed.to_string().contains("/hook"), "a webhook's URL is masked: {listed}");
 
     let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
     assert_eq!(status, StatusCode::CREATED, "{plan}");
