@@ -621,6 +621,15 @@ fn the_openapi_document_describes_every_route() {
 fn a_lost_loket_login_is_marked_and_a_browser_login_into_the_service_restores_it() {
     let served = served("svc-login");
     let alice = served.token("alice");
+    let receiver = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (hook, received) = receiver.block_on(webhook_receiver());
+    let (status, body) = served.call(
+        "POST",
+        "/api/v1/notifications",
+        Auth::Bearer(&alice),
+        Some(json!({"kind": "webhook", "target": hook, "events": ["login_needed"]})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     // The tokens expire and their refresh token is one Loket no longer knows.
     let expired = json!({"access_token": "at-expired", "refresh_token": "rt-revoked", "expires_at": 0});
     std::fs::write(served.site.directory.join("loket-tokens.json"), expired.to_string()).unwrap();
@@ -635,6 +644,17 @@ fn a_lost_loket_login_is_marked_and_a_browser_login_into_the_service_restores_it
     assert!(!logins.to_string().contains("sealed"), "{logins}");
     let (_, audit) = served.call("GET", "/api/v1/audit", Auth::Bearer(&alice), None);
     assert!(audit.as_array().unwrap().iter().any(|entry| entry["action"] == "loket login needed"), "{audit}");
+    // `login_needed` is notified (the receiver answers 500 to its first request, so twice).
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    served.runtime.block_on(served.service.deliver(later));
+    served.runtime.block_on(served.service.deliver(later + jiff::SignedDuration::from_secs(31)));
+    let events: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, _)| headers["x-loket-sync-event"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["login_needed", "login_needed"], "{events:?}");
 
     let login = logins[0]["id"].as_i64().unwrap();
     let (status, started) =
