@@ -16,6 +16,23 @@ use crate::*;
 const KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0";
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Logs in to the service at `base`: the `Cookie` pair of the session (HttpOnly, SameSite=Strict) and its
+/// CSRF token.
+async fn log_in_at(http: &reqwest::Client, base: &str, name: &str, password: &str) -> (String, String) {
+    let response = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"name": name, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "login of {name}");
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let body: Value = response.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
+}
+
 /// How a request authenticates.
 enum Auth<'a> {
     Nobody,
@@ -67,22 +84,10 @@ impl Served {
         })
     }
 
-    /// Logs in: the session cookie and its CSRF token.
+    /// Logs in: the session cookie's value and its CSRF token.
     fn log_in(&self, name: &str) -> (String, String) {
-        let response = self.runtime.block_on(async {
-            self.http
-                .post(format!("{}/api/v1/session", self.base))
-                .json(&json!({"name": name, "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-        });
-        assert_eq!(response.status(), StatusCode::OK, "login of {name}");
-        let set_cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
-        let cookie = set_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
-        let body: Value = self.runtime.block_on(response.json()).unwrap();
-        (cookie, body["csrf_token"].as_str().unwrap().to_string())
+        let (cookie, csrf) = self.runtime.block_on(log_in_at(&self.http, &self.base, name, PASSWORD));
+        (cookie.split_once('=').unwrap().1.to_string(), csrf)
     }
 
     /// An API token of `name`'s.
@@ -856,14 +861,7 @@ fn serve_finishes_an_apply_on_sigterm_and_logs_no_secret() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let http = reqwest::Client::new();
     let (token, writes, plan_id, cookie) = runtime.block_on(async {
-        let login = http
-            .post(format!("{base}/api/v1/session"))
-            .json(&json!({"name": "olga", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-        let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+        let (cookie, csrf) = log_in_at(&http, &base, "olga", PASSWORD).await;
         let made: Value = http
             .post(format!("{base}/api/v1/tokens"))
             .header("cookie", &cookie)
@@ -1064,15 +1062,7 @@ fn serve_demo_starts_three_connections_and_an_admin() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (connections, plan) = runtime.block_on(async {
         let http = reqwest::Client::new();
-        let login = http
-            .post(format!("{base}/api/v1/session"))
-            .json(&json!({"name": "admin", "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), StatusCode::OK);
-        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-        let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+        let (cookie, csrf) = log_in_at(&http, &base, "admin", &password).await;
         let connections: Value = http
             .get(format!("{base}/api/v1/connections"))
             .header("cookie", &cookie)
