@@ -5,6 +5,11 @@ use crate::store::{self, SqliteStore, Store as _};
 
 /// One note per such write.
 pub async fn notes(store: &SqliteStore, plan: &engine::Plan) -> Vec<String> {
+    by_employee(store, plan).await.into_iter().map(|(number, note)| format!("employee {number}: {note}")).collect()
+}
+
+/// One note per such write, with the employee number it is about.
+pub async fn by_employee(store: &SqliteStore, plan: &engine::Plan) -> Vec<(u64, String)> {
     let Ok(last) = store.last_written().await else { return Vec::new() };
     let mut notes = Vec::new();
     for write in plan.writes() {
@@ -14,10 +19,12 @@ pub async fn notes(store: &SqliteStore, plan: &engine::Plan) -> Vec<String> {
             && *written != before
             && !written.is_empty()
         {
-            notes.push(format!(
-                "employee {}: {} — changed in Loket since the last sync (loket-sync wrote {written} at {at}; Loket now has {before}); the sync overwrites it",
-                write.employee_number,
-                write.describe()
+            notes.push((
+                write.employee_number.0,
+                format!(
+                    "{} — changed in Loket since the last sync (loket-sync wrote {written} at {at}; Loket now has {before}); the sync overwrites it",
+                    write.describe()
+                ),
             ));
         }
     }

@@ -168,8 +168,13 @@ fn csv_field(text: &str) -> String {
 /// The plan as CSV: one row per change, withheld change and issue. On a first sync this is the alignment
 /// report the article asks the payroll administrator to make by hand.
 pub fn plan_csv(plan: &Plan) -> String {
+    rows_csv(&plan.employments, &plan.issues)
+}
+
+/// The CSV of `plan_csv` from a plan's employments and issues (a stored plan's, for the dashboard).
+pub fn rows_csv(employments: &[engine::EmploymentPlan], issues: &[Issue]) -> String {
     let mut out = String::from("employee_number,name,person,status,rule_or_code,change_or_message\n");
-    for employment in &plan.employments {
+    for employment in employments {
         let mut row = |status: &str, rule: &str, text: &str| {
             let _ = writeln!(
                 out,
@@ -191,7 +196,7 @@ pub fn plan_csv(plan: &Plan) -> String {
             }
         }
     }
-    for issue in &plan.issues {
+    for issue in issues {
         let _ = writeln!(
             out,
             "{},,{},{},{},{}",

@@ -58,6 +58,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the service: connections, logins, users, plans, approvals, audit",
         include_str!("migrations/0002_service.sql"),
     ),
+    (3, "the dashboard: comments of approvals", include_str!("migrations/0003_dashboard.sql")),
 ];
 
 fn migrator() -> Migrator {

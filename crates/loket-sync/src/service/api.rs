@@ -260,6 +260,7 @@ impl From<PlanningError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, message)
             }
             PlanningError::OwnPlan(_) => ApiError::new(StatusCode::FORBIDDEN, message),
+            PlanningError::LongComment => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message),
             PlanningError::NeedsLogin(_) => ApiError::new(StatusCode::CONFLICT, message),
             PlanningError::Plan(PlanError::Config(errors)) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -328,7 +329,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -390,6 +391,21 @@ async fn authorize(State(api): ApiState, mut request: Request, next: Next) -> Re
     Ok(next.run(request).await)
 }
 
+/// A path that is no route: JSON under `/api`, a page elsewhere.
+async fn not_found(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") || !super::web::wants_html(request.headers()) {
+        return ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /api/v1/openapi.json").into_response();
+    }
+    let lang = super::web::Lang::of(request.headers());
+    super::web::not_found_page(lang)
+}
+
+/// The `Set-Cookie` value of a session (`max_age` 0 ends it).
+pub(super) fn session_cookie(options: &ApiOptions, value: &str, max_age: i64) -> String {
+    let secure = if options.secure_cookies { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
+}
+
 /// The router of the service.
 pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
     let api = Arc::new(Api { service, options });
@@ -420,8 +436,9 @@ pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
         .route("/api/v1/loket-logins/{id}/authorize", post(start_loket_login))
         .route("/api/v1/loket-logins/callback", get(loket_callback))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&api), authorize))
+        .merge(super::web::router(Arc::clone(&api)))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /api/v1/openapi.json") })
+        .fallback(not_found)
         .with_state(api)
 }
 

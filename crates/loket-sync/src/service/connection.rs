@@ -323,6 +323,25 @@ impl Service {
     /// A stored connection's settings (its secrets opened) and clients.
     pub async fn open_connection(&self, id: i64) -> Result<(ConnectionRow, Settings, Connections), ConnectionError> {
         let row = self.records.connection(id).await?.ok_or_else(|| ConnectionError::NotFound(id.to_string()))?;
+        let (personio, loket) = self.stored_secrets(&row).await?;
+        let settings = stored_settings(&row.name, &row.settings, personio, loket)?;
+        let connections = self.clients(&settings, row.loket_login_id).await?;
+        Ok((row, settings, connections))
+    }
+
+    /// Replaces a stored connection's configuration (the dashboard's mapping page) with `text`, keeping its
+    /// secrets; validated as an import is (the file's errors by field, then against both systems).
+    pub async fn change_settings(&self, who: &str, id: i64, text: &str) -> Result<Saved, ConnectionError> {
+        let row = self.records.connection(id).await?.ok_or_else(|| ConnectionError::NotFound(id.to_string()))?;
+        let (personio, loket) = self.stored_secrets(&row).await?;
+        let settings = stored_settings(&row.name, text, personio.clone(), loket.clone())?;
+        let secrets =
+            Secrets { personio_client_secret: Some(personio), loket_client_secret: Some(loket), loket_tokens: None };
+        self.save_connection(who, &row.name, &settings, text, secrets).await
+    }
+
+    /// The Personio secret of a connection and the client secret of its Loket login, opened.
+    async fn stored_secrets(&self, row: &ConnectionRow) -> Result<(SecretString, SecretString), ConnectionError> {
         let key = self.key()?;
         let login = self
             .records
@@ -334,9 +353,7 @@ impl Service {
         };
         let personio = opened(personio_secret_purpose(&row.name), &row.personio_secret_sealed)?;
         let loket = opened(login_secret_purpose(login.id), &login.client_secret_sealed)?;
-        let settings = stored_settings(&row.name, &row.settings, personio, loket)?;
-        let connections = self.clients(&settings, row.loket_login_id).await?;
-        Ok((row, settings, connections))
+        Ok((personio, loket))
     }
 
     /// Replaces a connection's Personio secret or its Loket login's client secret; says which changed.

@@ -9,10 +9,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiState, Body, Caller, SESSION_COOKIE, callback_url, id, parse};
+use super::api::{ApiError, ApiState, Body, Caller, callback_url, id, parse};
 use super::connection::{self, Secrets};
 use super::login::LoginFlowError;
 use super::notify::{NewNotification, NotifyError};
+use super::policy::{PolicyChange, PolicyError};
 use super::users::{self, LoginError, Role, UserError};
 use crate::store::Store as _;
 use std::sync::Arc;
@@ -39,12 +40,7 @@ pub(super) async fn log_in(State(api): ApiState, Body(body): Body<LoginBody>) ->
             LoginError::Throttled(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
             LoginError::User(error) => error.into(),
         })?;
-    let secure = if api.options.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-        session.cookie,
-        users::SESSION_SECONDS
-    );
+    let cookie = super::api::session_cookie(&api.options, &session.cookie, users::SESSION_SECONDS);
     let body = json!({"user": session.user, "csrf_token": session.csrf});
     Ok((
         StatusCode::OK,
@@ -58,7 +54,7 @@ pub(super) async fn log_out(State(api): ApiState, caller: Caller) -> Answer {
     if let Some(session) = caller.session {
         api.service.records.delete_session(&super::crypto::token_hash(&session)).await?;
     }
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let cookie = super::api::session_cookie(&api.options, "", 0);
     Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], axum::Json(json!({"logged_out": true}))).into_response())
 }
 
@@ -114,69 +110,24 @@ pub(super) async fn change_connection(
     Body(body): Body<ConnectionPolicy>,
 ) -> Answer {
     let connection_id = id(&text, "connection")?;
-    let records = &api.service.records;
-    let before = records
-        .connection(connection_id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("there is no connection {connection_id}")))?;
-    let mut after = before.clone();
-    if let Some(mode) = body.mode {
-        if !matches!(mode.as_str(), "review" | "auto") {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("mode `{mode}` is not one; use review or auto"),
-            ));
-        }
-        after.mode = mode;
-    }
-    if let Some(required) = body.approvals_required {
-        if !(1..=2).contains(&required) {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "approvals_required is 1, or 2 for four eyes"));
-        }
-        after.approvals_required = required;
-    }
-    match body.schedule {
-        None => {}
-        Some(Value::Null) => after.schedule = None,
-        Some(Value::String(text)) => {
-            let cron = super::schedule::Cron::parse(&text)
-                .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))?;
-            after.schedule = Some(cron.as_str().to_string());
-            // A new schedule starts now: it does not make up for the slots before it was set.
-            after.last_scheduled_at = Some(api.service.clock.now().to_string());
-        }
+    let schedule = match body.schedule {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(text)) => Some(Some(text)),
         Some(other) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("schedule is a cron expression such as \"0 6 * * 1-5\", or null for manual only; not {other}"),
             ));
         }
-    }
-    if after.mode == "auto" && after.approvals_required >= 2 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "auto mode applies without a human, four eyes need two: choose mode review, or approvals_required 1",
-        ));
-    }
-    records.update_connection_policy(&after).await?;
-    let policy = |row: &super::records::ConnectionRow| {
-        format!(
-            "mode {}, approvals {}, schedule {}",
-            row.mode,
-            row.approvals_required,
-            row.schedule.as_deref().unwrap_or("manual")
-        )
     };
-    records
-        .audit(super::records::AuditEntry {
-            who: &caller.user.name,
-            action: "connection policy changed",
-            subject: format!("connection {}", before.name),
-            before: Some(policy(&before)),
-            after: Some(policy(&after)),
-        })
-        .await?;
-    ok(records.connection(connection_id).await?)
+    let change = PolicyChange { mode: body.mode, approvals_required: body.approvals_required, schedule };
+    let row = api.service.change_policy(&caller.user.name, connection_id, change).await.map_err(|error| match error {
+        PolicyError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+        PolicyError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
+        PolicyError::Store(error) => error.into(),
+    })?;
+    ok(row)
 }
 
 pub(super) async fn remove_connection(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
@@ -272,20 +223,33 @@ pub(super) async fn plan_one(State(api): ApiState, Path(text): Path<String>) -> 
     ok(api.service.plan_view(id(&text, "plan")?).await?)
 }
 
-pub(super) async fn approve(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
+/// The optional body of an approval or a rejection.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DecisionBody {
+    comment: Option<String>,
+}
+
+fn decision_body(body: &Bytes) -> Result<DecisionBody, ApiError> {
+    if body.is_empty() { Ok(DecisionBody::default()) } else { parse(body) }
+}
+
+pub(super) async fn approve(State(api): ApiState, caller: Caller, Path(text): Path<String>, body: Bytes) -> Answer {
     let plan_id = id(&text, "plan")?;
+    let comment = decision_body(&body)?.comment;
     // The apply runs on a task of its own: a client (or a proxy) that stops waiting does not cut it short
     // between two writes; it finishes and is recorded.
     let service = Arc::clone(&api.service);
-    let applying = tokio::spawn(async move { service.approve(&caller.user, plan_id).await });
+    let applying = tokio::spawn(async move { service.approve(&caller.user, plan_id, comment.as_deref()).await });
     match applying.await {
         Ok(decision) => ok(decision?),
         Err(error) => Err(super::api::internal(&error)),
     }
 }
 
-pub(super) async fn reject(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
-    ok(api.service.reject(&caller.user, id(&text, "plan")?).await?)
+pub(super) async fn reject(State(api): ApiState, caller: Caller, Path(text): Path<String>, body: Bytes) -> Answer {
+    let comment = decision_body(&body)?.comment;
+    ok(api.service.reject(&caller.user, id(&text, "plan")?, comment.as_deref()).await?)
 }
 
 pub(super) async fn runs(State(api): ApiState) -> Answer {
@@ -376,7 +340,7 @@ pub(super) async fn loket_logins(State(api): ApiState) -> Answer {
     ok(rows)
 }
 
-fn login_error(error: LoginFlowError) -> ApiError {
+pub(super) fn login_error(error: LoginFlowError) -> ApiError {
     let message = engine::errors::chain(&error);
     match error {
         LoginFlowError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, message),
@@ -408,15 +372,26 @@ pub(super) struct Callback {
 }
 
 pub(super) async fn loket_callback(State(api): ApiState, Query(query): Query<Callback>, headers: HeaderMap) -> Answer {
-    if let Some(error) = query.error {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("Loket did not log in: {error}")));
-    }
-    let (Some(code), Some(state)) = (query.code, query.state) else {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the redirect carries no code and state"));
+    let (code, state) = match (query.error, query.code, query.state) {
+        (None, Some(code), Some(state)) => (code, state),
+        (error, ..) => {
+            let refused = match error {
+                Some(error) => ApiError::new(StatusCode::BAD_REQUEST, format!("Loket did not log in: {error}")),
+                None => ApiError::new(StatusCode::BAD_REQUEST, "the redirect carries no code and state"),
+            };
+            if super::web::wants_html(&headers) {
+                return Ok(super::web::after_loket_login(&headers, Err(refused)));
+            }
+            return Err(refused);
+        }
     };
     let redirect = callback_url(&api.options, &headers);
-    let login_id = api.service.finish_loket_login(&state, &code, &redirect).await.map_err(login_error)?;
-    ok(json!({"logged_in": true, "loket_login": login_id}))
+    let finished = api.service.finish_loket_login(&state, &code, &redirect).await.map_err(login_error);
+    // A browser (the dashboard's "log in to Loket") goes back to the dashboard; an API client gets JSON.
+    if super::web::wants_html(&headers) {
+        return Ok(super::web::after_loket_login(&headers, finished));
+    }
+    ok(json!({"logged_in": true, "loket_login": finished?}))
 }
 
 pub(super) async fn notifications(State(api): ApiState) -> Answer {

@@ -14,11 +14,13 @@ pub mod login;
 pub mod notify;
 pub mod openapi;
 pub mod plans;
+pub mod policy;
 pub mod records;
 pub mod schedule;
 pub mod scheduler;
 pub mod tokens;
 pub mod users;
+pub mod web;
 
 use std::path::Path;
 use std::sync::Arc;

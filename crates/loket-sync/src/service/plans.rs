@@ -27,6 +27,8 @@ pub enum PlanningError {
     OwnPlan(String),
     #[error("{0} has already decided on this plan")]
     AlreadyDecided(String),
+    #[error("a comment is at most {MAX_COMMENT} characters")]
+    LongComment,
     #[error("the plan cannot be made")]
     Plan(#[source] PlanError),
     #[error("Loket login {0} is needed again (Loket refused its tokens): an admin logs in to Loket for it")]
@@ -60,6 +62,18 @@ pub enum Decision {
     Rejected,
 }
 
+/// The longest comment an approval or rejection takes.
+pub const MAX_COMMENT: usize = 2000;
+
+/// A comment trimmed (none when empty), or the error that it is too long.
+fn tidy_comment(comment: Option<&str>) -> Result<Option<String>, PlanningError> {
+    let comment = comment.map(str::trim).filter(|text| !text.is_empty());
+    match comment {
+        Some(text) if text.chars().count() > MAX_COMMENT => Err(PlanningError::LongComment),
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
 impl Service {
     /// Reads both systems and plans; the plan is kept pending (or `in_sync` when it writes nothing).
     pub async fn make_plan(&self, connection_id: i64, requested_by: Option<&str>) -> Result<PlanView, PlanningError> {
@@ -86,7 +100,14 @@ impl Service {
         let today = self.clock.today();
         let planned =
             runner::plan(&connections, &settings.sync, today, allow_mass_changes).await.map_err(PlanningError::Plan)?;
-        let document = crate::report::plan_json(&planned.plan, &[]);
+        let mut document = crate::report::plan_json(&planned.plan, &[]);
+        // Writes that overwrite what someone changed in Loket since loket-sync last wrote it.
+        let drift: Vec<serde_json::Value> = crate::drift::by_employee(&self.store, &planned.plan)
+            .await
+            .into_iter()
+            .map(|(employee_number, note)| serde_json::json!({"employee_number": employee_number, "note": note}))
+            .collect();
+        document["drift"] = serde_json::json!(drift);
         let writes = planned.plan.n_writes() as i64;
         let plan_row = PlanRow {
             id: 0,
@@ -204,9 +225,11 @@ impl Service {
         Ok(row)
     }
 
-    pub async fn reject(&self, user: &User, id: i64) -> Result<Decision, PlanningError> {
+    /// Rejects a pending plan (with the reason, when given): nothing is written.
+    pub async fn reject(&self, user: &User, id: i64, comment: Option<&str>) -> Result<Decision, PlanningError> {
         let row = self.pending(id).await?;
-        if !self.records.insert_approval(id, &user.name, "reject").await? {
+        let comment = tidy_comment(comment)?;
+        if !self.records.insert_approval(id, &user.name, "reject", comment.as_deref()).await? {
             return Err(PlanningError::AlreadyDecided(user.name.clone()));
         }
         if !self.records.move_plan(id, "pending", "rejected", None).await? {
@@ -217,8 +240,9 @@ impl Service {
     }
 
     /// Records `user`'s approval; with enough approvals, re-plans, compares fingerprints and applies.
-    pub async fn approve(&self, user: &User, id: i64) -> Result<Decision, PlanningError> {
+    pub async fn approve(&self, user: &User, id: i64, comment: Option<&str>) -> Result<Decision, PlanningError> {
         let row = self.pending(id).await?;
+        let comment = tidy_comment(comment)?;
         let connection = self
             .records
             .connection(row.connection_id)
@@ -228,7 +252,7 @@ impl Service {
         if required >= 2 && row.requested_by.as_deref() == Some(user.name.as_str()) {
             return Err(PlanningError::OwnPlan(user.name.clone()));
         }
-        if !self.records.insert_approval(id, &user.name, "approve").await? {
+        if !self.records.insert_approval(id, &user.name, "approve", comment.as_deref()).await? {
             return Err(PlanningError::AlreadyDecided(user.name.clone()));
         }
         self.journal_decision(user, &row, "plan approved").await?;

@@ -75,6 +75,8 @@ pub struct ApprovalRow {
     pub user_name: String,
     pub decision: String,
     pub at: String,
+    /// Why, in the approver's words (optional).
+    pub comment: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -86,6 +88,16 @@ pub struct AuditRow {
     pub subject: String,
     pub before_value: Option<String>,
     pub after_value: Option<String>,
+}
+
+/// A run with the connection it belongs to (none for a run of the CLI on the same store).
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct ConnectionRun {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub run: crate::store::RunRow,
+    pub connection_id: Option<i64>,
+    pub connection_name: Option<String>,
 }
 
 /// One change to the service's state, for the audit journal.
@@ -394,14 +406,21 @@ impl Records {
     }
 
     /// Records a decision; false when this user already decided on the plan.
-    pub async fn insert_approval(&self, plan_id: i64, user_name: &str, decision: &str) -> Result<bool, StoreError> {
+    pub async fn insert_approval(
+        &self,
+        plan_id: i64,
+        user_name: &str,
+        decision: &str,
+        comment: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO approvals (plan_id, user_name, decision, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO approvals (plan_id, user_name, decision, at, comment) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(plan_id)
         .bind(user_name)
         .bind(decision)
         .bind(now())
+        .bind(comment)
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() > 0)
@@ -430,6 +449,49 @@ impl Records {
         .bind(connection_id)
         .bind(&employee)
         .bind(&employee)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The runs of one connection (or of all), newest first, with the connection each belongs to.
+    pub async fn runs_of(&self, connection_id: Option<i64>, limit: i64) -> Result<Vec<ConnectionRun>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT runs.id, runs.command, runs.started_at, runs.finished_at, runs.who, runs.run_date, runs.outcome,
+                    runs.writes_planned, runs.writes_sent, runs.errors, runs.warnings, runs.allow_mass_changes,
+                    runs.connection_id, connections.name AS connection_name
+             FROM runs LEFT JOIN connections ON connections.id = runs.connection_id
+             WHERE (? IS NULL OR runs.connection_id = ?) ORDER BY runs.id DESC LIMIT ?",
+        )
+        .bind(connection_id)
+        .bind(connection_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The connection a run belongs to (none for a run of the CLI).
+    pub async fn run(&self, run_id: i64) -> Result<Option<ConnectionRun>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT runs.id, runs.command, runs.started_at, runs.finished_at, runs.who, runs.run_date, runs.outcome,
+                    runs.writes_planned, runs.writes_sent, runs.errors, runs.warnings, runs.allow_mass_changes,
+                    runs.connection_id, connections.name AS connection_name
+             FROM runs LEFT JOIN connections ON connections.id = runs.connection_id WHERE runs.id = ?",
+        )
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The audit journal of the service, newest first; `text` (when given) found in its subject, action,
+    /// who, before or after.
+    pub async fn audit_search(&self, text: Option<&str>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let pattern = text.map(|text| format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        Ok(sqlx::query_as(
+            "SELECT * FROM audit WHERE (?1 IS NULL OR subject LIKE ?1 ESCAPE '\\' OR action LIKE ?1 ESCAPE '\\' OR who LIKE ?1 ESCAPE '\\'
+                OR before_value LIKE ?1 ESCAPE '\\' OR after_value LIKE ?1 ESCAPE '\\') ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(pattern)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?)
     }
