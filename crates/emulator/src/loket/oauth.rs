@@ -1,5 +1,7 @@
-//! Loket's OAuth server: `/oauth/authorize` approves at once and redirects with a code, `/oauth/token`
-//! exchanges a code or a refresh token (which rotates) for tokens of the demo client.
+//! Loket's OAuth server: `/oauth/authorize` redirects with a code, `/oauth/token` exchanges a code or a
+//! refresh token (which rotates) for tokens of the demo client. A browser (it asks for `text/html`) first
+//! gets an authorize page to allow access on, as Loket's own login page asks; a program gets the code at
+//! once.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -46,7 +48,35 @@ impl Auth {
     }
 }
 
-pub(super) async fn authorize(State(shared): SharedState, Query(query): Query<HashMap<String, String>>) -> Response {
+/// The page a browser allows access on: a form that sends the same query back with `approve=yes`.
+fn authorize_page(query: &HashMap<String, String>) -> Response {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    };
+    let mut fields = String::new();
+    let mut keys: Vec<&String> = query.keys().filter(|key| key.as_str() != "approve").collect();
+    keys.sort();
+    for key in keys {
+        fields.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(key), escape(&query[key])));
+    }
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Loket (local emulator): allow access</title></head><body><main><h1>Loket (local emulator)</h1><p>Allow <strong>{}</strong> to read and change payroll data of this provider's employers?</p><form method=\"get\" action=\"/oauth/authorize\">{fields}<input type=\"hidden\" name=\"approve\" value=\"yes\"><button type=\"submit\">Allow</button></form></main></body></html>",
+        escape(query.get("client_id").map(String::as_str).unwrap_or(""))
+    );
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}
+
+pub(super) async fn authorize(
+    State(shared): SharedState,
+    headers: axum::http::HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let client_id = query.get("client_id").map(String::as_str).unwrap_or("");
     if client_id != DEMO_CLIENT_ID {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "unknown client_id");
@@ -56,6 +86,13 @@ pub(super) async fn authorize(State(shared): SharedState, Query(query): Query<Ha
     };
     if query.get("response_type").map(String::as_str) != Some("code") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_response_type", "response_type must be code");
+    }
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if browser && query.get("approve").map(String::as_str) != Some("yes") {
+        return authorize_page(&query);
     }
     let code = {
         let mut auth = lock(&shared.auth);

@@ -394,7 +394,8 @@ async fn authorize(State(api): ApiState, mut request: Request, next: Next) -> Re
 /// A path that is no route: JSON under `/api`, a page elsewhere.
 async fn not_found(request: Request) -> Response {
     if request.uri().path().starts_with("/api/") || !super::web::wants_html(request.headers()) {
-        return ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /api/v1/openapi.json").into_response();
+        return ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /api/v1/openapi.json")
+            .into_response();
     }
     let lang = super::web::Lang::of(request.headers());
     super::web::not_found_page(lang)

@@ -122,11 +122,12 @@ pub(super) async fn change_connection(
         }
     };
     let change = PolicyChange { mode: body.mode, approvals_required: body.approvals_required, schedule };
-    let row = api.service.change_policy(&caller.user.name, connection_id, change).await.map_err(|error| match error {
-        PolicyError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
-        PolicyError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
-        PolicyError::Store(error) => error.into(),
-    })?;
+    let row =
+        api.service.change_policy(&caller.user.name, connection_id, change).await.map_err(|error| match error {
+            PolicyError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+            PolicyError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
+            PolicyError::Store(error) => error.into(),
+        })?;
     ok(row)
 }
 

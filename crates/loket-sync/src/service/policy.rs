@@ -29,7 +29,12 @@ fn invalid(field: &'static str, message: impl Into<String>) -> PolicyError {
 }
 
 fn describe(row: &ConnectionRow) -> String {
-    format!("mode {}, approvals {}, schedule {}", row.mode, row.approvals_required, row.schedule.as_deref().unwrap_or("manual"))
+    format!(
+        "mode {}, approvals {}, schedule {}",
+        row.mode,
+        row.approvals_required,
+        row.schedule.as_deref().unwrap_or("manual")
+    )
 }
 
 impl Service {
@@ -73,7 +78,8 @@ impl Service {
             None => {}
             Some(None) => after.schedule = None,
             Some(Some(text)) => {
-                let cron = super::schedule::Cron::parse(&text).map_err(|error| invalid("schedule", error.to_string()))?;
+                let cron =
+                    super::schedule::Cron::parse(&text).map_err(|error| invalid("schedule", error.to_string()))?;
                 if after.schedule.as_deref() != Some(cron.as_str()) {
                     // A new schedule starts now: it does not make up for the slots before it was set.
                     after.last_scheduled_at = Some(self.clock.now().to_string());

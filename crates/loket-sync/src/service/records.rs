@@ -485,7 +485,8 @@ impl Records {
     /// The audit journal of the service, newest first; `text` (when given) found in its subject, action,
     /// who, before or after.
     pub async fn audit_search(&self, text: Option<&str>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        let pattern = text.map(|text| format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern =
+            text.map(|text| format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         Ok(sqlx::query_as(
             "SELECT * FROM audit WHERE (?1 IS NULL OR subject LIKE ?1 ESCAPE '\\' OR action LIKE ?1 ESCAPE '\\' OR who LIKE ?1 ESCAPE '\\'
                 OR before_value LIKE ?1 ESCAPE '\\' OR after_value LIKE ?1 ESCAPE '\\') ORDER BY id DESC LIMIT ?2",

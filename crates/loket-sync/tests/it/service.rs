@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 use crate::*;
 
+mod dashboard;
+
 const KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0";
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -38,8 +38,9 @@ fn login_form(lang: Lang, token: &str, next: &str, name: &str, error: Option<&st
 
 /// The login page, with a fresh double-submit token (there is no session to bind a CSRF token to yet).
 fn login_response(lang: Lang, next: &str, name: &str, error: Option<&str>, status: StatusCode) -> PageResult {
-    let token = super::super::crypto::random_token(24)
-        .map_err(|_| PageError::new(lang, StatusCode::INTERNAL_SERVER_ERROR, lang.t("The service failed; its log says why.").into()))?;
+    let token = super::super::crypto::random_token(24).map_err(|_| {
+        PageError::new(lang, StatusCode::INTERNAL_SERVER_ERROR, lang.t("The service failed; its log says why.").into())
+    })?;
     let mut response = bare(lang, lang.t("Log in"), login_form(lang, &token, next, name, error));
     *response.status_mut() = status;
     let cookie = format!("{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600");
@@ -61,7 +62,8 @@ pub(super) async fn log_in(State(api): State<Arc<Api>>, headers: HeaderMap, body
     let name = field(&form, "name").unwrap_or("");
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE);
     if expected.is_none() || field(&form, "csrf") != expected.as_deref() {
-        let message = lang.t("The form has expired or did not come from this dashboard: reload the page and try again.");
+        let message =
+            lang.t("The form has expired or did not come from this dashboard: reload the page and try again.");
         return login_response(lang, &next, name, Some(message), StatusCode::FORBIDDEN);
     }
     let service = &api.service;
@@ -268,7 +270,12 @@ pub(super) async fn add_user(State(api): State<Arc<Api>>, page: Page, body: Byte
     match added {
         Ok(user) => {
             records
-                .note(&page.user.name, "user added", format!("user {}", user.name), Some(user.role.as_str().to_string()))
+                .note(
+                    &page.user.name,
+                    "user added",
+                    format!("user {}", user.name),
+                    Some(user.role.as_str().to_string()),
+                )
                 .await
                 .map_err(|error| page.fail(error))?;
             Ok(see_other("/users?notice=user_added"))
@@ -301,7 +308,9 @@ fn rule_id(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("- ")?;
     let id = rest.split_whitespace().next()?;
     let mut chars = id.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.clone().next().is_some() && chars.all(|c| c.is_ascii_digit());
+    let valid = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.clone().next().is_some()
+        && chars.all(|c| c.is_ascii_digit());
     valid.then_some(id)
 }
 

@@ -42,12 +42,11 @@ pub(super) async fn state_of(api: &Api, row: &ConnectionRow) -> Result<EmployerS
     let needs_login = login.as_ref().is_none_or(|login| login.needs_login || login.tokens_sealed.is_none());
     let latest_plan = records.plans_of(row.id, 1).await?.into_iter().next();
     let last_run = records.runs_of(Some(row.id), 1).await?.into_iter().next();
-    let next_run = row.schedule.as_deref().and_then(|text| super::super::schedule::Cron::parse(text).ok()).and_then(
-        |cron| {
+    let next_run =
+        row.schedule.as_deref().and_then(|text| super::super::schedule::Cron::parse(text).ok()).and_then(|cron| {
             cron.next(api.service.clock.now())
                 .map(|at| at.to_zoned(super::super::schedule::amsterdam()).strftime("%Y-%m-%d %H:%M").to_string())
-        },
-    );
+        });
     let stored = latest_plan.as_ref().map(|plan| StoredPlan::read(&plan.document)).unwrap_or_default();
     let (errors, warnings) = stored.severities();
     let run_failed = last_run.as_ref().is_some_and(|run| run.run.errors > 0)
@@ -113,7 +112,8 @@ pub(super) async fn list(
     for row in &rows {
         states.push(state_of(&api, row).await.map_err(|error| page.fail(error))?);
     }
-    let content = list_content(&page, &rows, &states, query.iter().find(|(k, _)| k == "notice").map(|(_, v)| v.as_str()), &[]);
+    let content =
+        list_content(&page, &rows, &states, query.iter().find(|(k, _)| k == "notice").map(|(_, v)| v.as_str()), &[]);
     Ok(page.render(page.t("Employers"), content))
 }
 
@@ -300,7 +300,12 @@ pub(super) fn status_key(status: &str) -> &'static str {
     }
 }
 
-pub(super) async fn plan_now(State(api): State<Arc<Api>>, page: Page, Path(text): Path<String>, body: Bytes) -> PageResult {
+pub(super) async fn plan_now(
+    State(api): State<Arc<Api>>,
+    page: Page,
+    Path(text): Path<String>,
+    body: Bytes,
+) -> PageResult {
     let connection = connection_of(&api, &page, &text).await?;
     let form = form_fields(&body);
     let service = &api.service;
@@ -311,7 +316,10 @@ pub(super) async fn plan_now(State(api): State<Arc<Api>>, page: Page, Path(text)
     };
     let view = made.map_err(|error| {
         let error = ApiError::from(error);
-        PageError::from_api(page.lang, ApiError { message: format!("{} {}", page.t("The plan cannot be made:"), error.message), ..error })
+        PageError::from_api(
+            page.lang,
+            ApiError { message: format!("{} {}", page.t("The plan cannot be made:"), error.message), ..error },
+        )
     })?;
     Ok(see_other(&format!("/plans/{}?notice=planned", view.row.id)))
 }

@@ -219,9 +219,10 @@ pub(super) fn grouped(page: &Page, items: &[GroupItem], heading: &str) -> Markup
 /// `GET /runs/{id}/issues`: the issues of a run, grouped by code.
 pub(super) async fn run_issues(State(api): State<Arc<Api>>, page: Page, Path(text): Path<String>) -> PageResult {
     let id = path_id(page.lang, &text, "run")?;
-    let run = api.service.records.run(id).await.map_err(|error| page.fail(error))?.ok_or_else(|| {
-        PageError::new(page.lang, axum::http::StatusCode::NOT_FOUND, format!("there is no run {id}"))
-    })?;
+    let run =
+        api.service.records.run(id).await.map_err(|error| page.fail(error))?.ok_or_else(|| {
+            PageError::new(page.lang, axum::http::StatusCode::NOT_FOUND, format!("there is no run {id}"))
+        })?;
     let issues = api.service.store.issues(Some(id)).await.map_err(|error| page.fail(error))?;
     let items: Vec<GroupItem> = issues
         .iter()

@@ -92,6 +92,7 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("failing", "mislukt"),
     ("needs Loket login", "Loket-login nodig"),
     ("not planned yet", "nog geen plan"),
+    ("last plan rejected", "laatste plan afgewezen"),
     ("manual only", "alleen handmatig"),
     ("never", "nooit"),
     ("No employers yet: an admin adds one below, or imports a configuration with `loket-sync connections import`.", "Nog geen werkgevers: een beheerder voegt er hieronder een toe, of importeert een configuratie met `loket-sync connections import`."),
@@ -266,29 +267,98 @@ pub const TEXTS: &[(&str, &str)] = &[
 /// What to do about an issue of each code (the issue's own sentence says it for the one case).
 pub fn what_to_do(lang: Lang, code: &str) -> &'static str {
     let (en, nl) = match code {
-        "salary_gap" => ("Give the employee a salary in Personio for every day of the employment from the start date; the gap is not filled by guessing.", "Geef de medewerker in Personio een salaris voor elke dag van het dienstverband vanaf de startdatum; het gat wordt niet gegokt."),
-        "unsupported_interval" => ("Use an interval Loket can pay (monthly, yearly, or per payroll period) for this compensation in Personio.", "Gebruik in Personio een interval dat Loket kan betalen (maandelijks, jaarlijks of per verloningsperiode)."),
-        "currency_not_eur" => ("Enter the amount in euros in Personio; Loket pays in euros only.", "Voer het bedrag in euro's in Personio in; Loket betaalt alleen in euro's."),
-        "currency_mixed_period" => ("Give the values of one period one currency (euros) in Personio.", "Geef de waarden van één periode in Personio één valuta (euro's)."),
-        "non_monetary" => ("This type is not money (km, hours): it is never synced; remove its mapping or enter it in Loket by hand.", "Dit type is geen geld (km, uren): het wordt nooit gesynchroniseerd; verwijder de koppeling of voer het in Loket handmatig in."),
-        "no_component_for_sign" => ("Map a deduction component for negative values (or a benefit component for positive ones).", "Koppel een inhoudingscomponent voor negatieve bedragen (of een vergoedingscomponent voor positieve)."),
-        "value_out_of_range" => ("Correct the amount in Personio: Loket does not take it.", "Corrigeer het bedrag in Personio: Loket accepteert het niet."),
-        "no_payroll_period" => ("Open the payroll periods of that date in Loket, or move the payment date in Personio.", "Open de verloningsperiodes van die datum in Loket, of verplaats de betaaldatum in Personio."),
-        "period_closed" => ("The period's payroll is approved: correct it in Loket by hand, or in a later period.", "De verloning van de periode is goedgekeurd: corrigeer het handmatig in Loket, of in een latere periode."),
-        "employment_terminated" => ("Nothing is written after the employment's end; check the end date in Loket.", "Na het einde van het dienstverband wordt niets geschreven; controleer de einddatum in Loket."),
-        "employee_number_missing" => ("Fill the employee-number attribute of this person in Personio.", "Vul in Personio het attribuut personeelsnummer van deze persoon."),
-        "employment_not_found" => ("Check the employee and income numbers in Personio against the employment in Loket.", "Vergelijk het personeels- en inkomstenverhoudingsnummer in Personio met het dienstverband in Loket."),
-        "employment_ambiguous" => ("Give the person a unique income number, so that exactly one Loket employment matches.", "Geef de persoon een uniek inkomstenverhoudingsnummer, zodat precies één dienstverband in Loket past."),
-        "salary_scale_overwritten" => ("The wage had a pay scale in Loket: check the employee's scale after the sync.", "Het loon had een loonschaal in Loket: controleer de schaal van de medewerker na de synchronisatie."),
-        "wage_after_horizon" => ("Nothing after the horizon is touched; it is synced when it comes within the horizon.", "Na de horizon wordt niets aangeraakt; het wordt gesynchroniseerd zodra het binnen de horizon valt."),
-        "read_failed" => ("A read of Personio or Loket failed: check the connection and plan again.", "Lezen uit Personio of Loket is mislukt: controleer de verbinding en plan opnieuw."),
-        "blast_radius_exceeded" => ("Check the plan: it changes more than the guard allows. If it is right, an operator plans it again allowing mass changes.", "Controleer het plan: het wijzigt meer dan de bescherming toestaat. Klopt het, dan plant een operator opnieuw met massawijzigingen toegestaan."),
-        "year_not_open" => ("Open the year in Loket; the record is written once it is open.", "Open het jaar in Loket; het record wordt geschreven zodra het open is."),
-        "period_data_elsewhere" => ("Another record of the period holds the value: remove it there, or leave it and the sync leaves it too.", "Een ander record van de periode bevat de waarde: verwijder het daar, of laat het staan, dan laat de synchronisatie het ook."),
-        "attribute_not_found" => ("Choose the employee-number attribute on the mapping page (check suggests one).", "Kies op de koppelingspagina het attribuut personeelsnummer (check stelt er een voor)."),
-        "wage_not_full_time" => ("The wage is rewritten as the full-time wage; check the part-time factor in Loket.", "Het loon wordt herschreven als voltijdloon; controleer de deeltijdfactor in Loket."),
-        "write_failed" => ("Loket refused the write: read its answer in the history and plan again.", "Loket weigerde de schrijfactie: lees het antwoord in de historie en plan opnieuw."),
-        "write_unconfirmed" => ("Loket accepted the writes but still differs; the next sync tries again.", "Loket accepteerde de schrijfacties maar wijkt nog af; de volgende synchronisatie probeert het opnieuw."),
+        "salary_gap" => (
+            "Give the employee a salary in Personio for every day of the employment from the start date; the gap is not filled by guessing.",
+            "Geef de medewerker in Personio een salaris voor elke dag van het dienstverband vanaf de startdatum; het gat wordt niet gegokt.",
+        ),
+        "unsupported_interval" => (
+            "Use an interval Loket can pay (monthly, yearly, or per payroll period) for this compensation in Personio.",
+            "Gebruik in Personio een interval dat Loket kan betalen (maandelijks, jaarlijks of per verloningsperiode).",
+        ),
+        "currency_not_eur" => (
+            "Enter the amount in euros in Personio; Loket pays in euros only.",
+            "Voer het bedrag in euro's in Personio in; Loket betaalt alleen in euro's.",
+        ),
+        "currency_mixed_period" => (
+            "Give the values of one period one currency (euros) in Personio.",
+            "Geef de waarden van één periode in Personio één valuta (euro's).",
+        ),
+        "non_monetary" => (
+            "This type is not money (km, hours): it is never synced; remove its mapping or enter it in Loket by hand.",
+            "Dit type is geen geld (km, uren): het wordt nooit gesynchroniseerd; verwijder de koppeling of voer het in Loket handmatig in.",
+        ),
+        "no_component_for_sign" => (
+            "Map a deduction component for negative values (or a benefit component for positive ones).",
+            "Koppel een inhoudingscomponent voor negatieve bedragen (of een vergoedingscomponent voor positieve).",
+        ),
+        "value_out_of_range" => (
+            "Correct the amount in Personio: Loket does not take it.",
+            "Corrigeer het bedrag in Personio: Loket accepteert het niet.",
+        ),
+        "no_payroll_period" => (
+            "Open the payroll periods of that date in Loket, or move the payment date in Personio.",
+            "Open de verloningsperiodes van die datum in Loket, of verplaats de betaaldatum in Personio.",
+        ),
+        "period_closed" => (
+            "The period's payroll is approved: correct it in Loket by hand, or in a later period.",
+            "De verloning van de periode is goedgekeurd: corrigeer het handmatig in Loket, of in een latere periode.",
+        ),
+        "employment_terminated" => (
+            "Nothing is written after the employment's end; check the end date in Loket.",
+            "Na het einde van het dienstverband wordt niets geschreven; controleer de einddatum in Loket.",
+        ),
+        "employee_number_missing" => (
+            "Fill the employee-number attribute of this person in Personio.",
+            "Vul in Personio het attribuut personeelsnummer van deze persoon.",
+        ),
+        "employment_not_found" => (
+            "Check the employee and income numbers in Personio against the employment in Loket.",
+            "Vergelijk het personeels- en inkomstenverhoudingsnummer in Personio met het dienstverband in Loket.",
+        ),
+        "employment_ambiguous" => (
+            "Give the person a unique income number, so that exactly one Loket employment matches.",
+            "Geef de persoon een uniek inkomstenverhoudingsnummer, zodat precies één dienstverband in Loket past.",
+        ),
+        "salary_scale_overwritten" => (
+            "The wage had a pay scale in Loket: check the employee's scale after the sync.",
+            "Het loon had een loonschaal in Loket: controleer de schaal van de medewerker na de synchronisatie.",
+        ),
+        "wage_after_horizon" => (
+            "Nothing after the horizon is touched; it is synced when it comes within the horizon.",
+            "Na de horizon wordt niets aangeraakt; het wordt gesynchroniseerd zodra het binnen de horizon valt.",
+        ),
+        "read_failed" => (
+            "A read of Personio or Loket failed: check the connection and plan again.",
+            "Lezen uit Personio of Loket is mislukt: controleer de verbinding en plan opnieuw.",
+        ),
+        "blast_radius_exceeded" => (
+            "Check the plan: it changes more than the guard allows. If it is right, an operator plans it again allowing mass changes.",
+            "Controleer het plan: het wijzigt meer dan de bescherming toestaat. Klopt het, dan plant een operator opnieuw met massawijzigingen toegestaan.",
+        ),
+        "year_not_open" => (
+            "Open the year in Loket; the record is written once it is open.",
+            "Open het jaar in Loket; het record wordt geschreven zodra het open is.",
+        ),
+        "period_data_elsewhere" => (
+            "Another record of the period holds the value: remove it there, or leave it and the sync leaves it too.",
+            "Een ander record van de periode bevat de waarde: verwijder het daar, of laat het staan, dan laat de synchronisatie het ook.",
+        ),
+        "attribute_not_found" => (
+            "Choose the employee-number attribute on the mapping page (check suggests one).",
+            "Kies op de koppelingspagina het attribuut personeelsnummer (check stelt er een voor).",
+        ),
+        "wage_not_full_time" => (
+            "The wage is rewritten as the full-time wage; check the part-time factor in Loket.",
+            "Het loon wordt herschreven als voltijdloon; controleer de deeltijdfactor in Loket.",
+        ),
+        "write_failed" => (
+            "Loket refused the write: read its answer in the history and plan again.",
+            "Loket weigerde de schrijfactie: lees het antwoord in de historie en plan opnieuw.",
+        ),
+        "write_unconfirmed" => (
+            "Loket accepted the writes but still differs; the next sync tries again.",
+            "Loket accepteerde de schrijfacties maar wijkt nog af; de volgende synchronisatie probeert het opnieuw.",
+        ),
         _ => ("Read the issue's message.", "Lees het bericht van de melding."),
     };
     match lang {

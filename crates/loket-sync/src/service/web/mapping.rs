@@ -96,7 +96,11 @@ impl Values {
             if field(form, &key("personio_type")).is_none() {
                 break;
             }
-            mappings.push((get(&key("personio_type")), get(&key("benefit_component")), get(&key("deduction_component"))));
+            mappings.push((
+                get(&key("personio_type")),
+                get(&key("benefit_component")),
+                get(&key("deduction_component")),
+            ));
         }
         Values {
             start: get("compensation_start_date"),
@@ -142,7 +146,9 @@ impl Values {
             }
         }
         let mut guard = table.get("guard").and_then(Value::as_table).cloned().unwrap_or_default();
-        for (key, value) in [("max_delete_fraction", &self.max_delete), ("max_wage_decrease_fraction", &self.max_wage_decrease)] {
+        for (key, value) in
+            [("max_delete_fraction", &self.max_delete), ("max_wage_decrease_fraction", &self.max_wage_decrease)]
+        {
             if value.is_empty() {
                 guard.remove(key);
             } else {
@@ -300,10 +306,19 @@ fn component_select(
     }
 }
 
-fn attribute_select(page: &Page, errors: &Errors, name: &str, label: &'static str, current: &str, survey: &Survey) -> Markup {
+fn attribute_select(
+    page: &Page,
+    errors: &Errors,
+    name: &str,
+    label: &'static str,
+    current: &str,
+    survey: &Survey,
+) -> Markup {
     let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
     let matches = |seen: &engine::AttributeSeen| {
-        same(&seen.id, current) || same(&seen.global_id, current) || seen.label.as_deref().is_some_and(|label| same(label, current))
+        same(&seen.id, current)
+            || same(&seen.global_id, current)
+            || seen.label.as_deref().is_some_and(|label| same(label, current))
     };
     let known = survey.attributes.attributes.iter().any(matches);
     let suggested = survey.attributes.suggested_employee_number.as_deref();
@@ -331,17 +346,33 @@ fn form(page: &Page, row: &ConnectionRow, values: &Values, catalogue: &Catalogue
     let editable = page.may(Role::Admin);
     let components: Vec<&CatalogueRow> = catalogue.survey.iter().flat_map(|survey| &survey.components).collect();
     let of_kind = |kind: engine::state::ComponentKind, recurring: bool| -> Vec<&CatalogueRow> {
-        components.iter().copied().filter(|row| row.kind == kind && (!recurring || row.recurring_mapping_accepts)).collect()
+        components
+            .iter()
+            .copied()
+            .filter(|row| row.kind == kind && (!recurring || row.recurring_mapping_accepts))
+            .collect()
     };
     let recurring_type = |name: &str| {
-        catalogue.types.iter().any(|kind| (kind.name == name || kind.id == name) && kind.category == personio::wire::RECURRING)
+        catalogue
+            .types
+            .iter()
+            .any(|kind| (kind.name == name || kind.id == name) && kind.category == personio::wire::RECURRING)
     };
     let mut rows = values.mappings.clone();
     rows.push(Default::default());
     let mut names: Vec<String> = [
-        "compensation_start_date", "horizon_months", "employee_number_attribute", "income_number_attribute",
-        "max_delete_fraction", "max_wage_decrease_fraction", "mode", "approvals_required", "schedule",
-        "salary", "recurring", "one_time",
+        "compensation_start_date",
+        "horizon_months",
+        "employee_number_attribute",
+        "income_number_attribute",
+        "max_delete_fraction",
+        "max_wage_decrease_fraction",
+        "mode",
+        "approvals_required",
+        "schedule",
+        "salary",
+        "recurring",
+        "one_time",
     ]
     .iter()
     .map(|name| name.to_string())
@@ -500,7 +531,11 @@ pub(super) async fn save(State(api): State<Arc<Api>>, page: Page, Path(text): Pa
     // The policy first, without saving it: nothing is saved while any field is wrong.
     let approvals = values.approvals.parse::<i64>().ok();
     if approvals.is_none() {
-        return refuse(Errors(vec![("approvals_required".into(), "approvals_required is 1, or 2 for four eyes".into())]), &values).await;
+        return refuse(
+            Errors(vec![("approvals_required".into(), "approvals_required is 1, or 2 for four eyes".into())]),
+            &values,
+        )
+        .await;
     }
     let change = PolicyChange {
         mode: Some(values.mode.clone()),

@@ -23,9 +23,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 
+pub(crate) use super::api::cookie;
 use super::api::{Access, Api, ApiError, MAX_BODY, SESSION_COOKIE};
 use super::users::{self, Role, User};
-pub(crate) use super::api::cookie;
 pub use i18n::Lang;
 
 /// The name of the form field that carries the CSRF token.
@@ -168,10 +168,7 @@ fn document(lang: Lang, title: &str, header: Markup, content: Markup) -> Respons
             }
         }
     };
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
-        markup.into_string(),
-    )
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], markup.into_string())
         .into_response()
 }
 
@@ -255,9 +252,13 @@ async fn guard(State(api): State<Arc<Api>>, request: Request, next: Next) -> Res
         }
         Ok(None) => return refuse(StatusCode::UNAUTHORIZED, "Your session has ended: log in again.").into_response(),
         Err(error) => {
-            return PageError::new(lang, StatusCode::INTERNAL_SERVER_ERROR, lang.t("The service failed; its log says why.").to_string())
-                .with_log(&error)
-                .into_response();
+            return PageError::new(
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang.t("The service failed; its log says why.").to_string(),
+            )
+            .with_log(&error)
+            .into_response();
         }
     };
     let request = if is_get {
@@ -356,7 +357,9 @@ pub(crate) fn after_loket_login(headers: &HeaderMap, finished: Result<i64, ApiEr
     let lang = Lang::of(headers);
     match finished {
         Ok(_) => see_other("/?notice=loket_login_done"),
-        Err(error) => PageError { lang, status: error.status, message: error.message, details: error.details }.into_response(),
+        Err(error) => {
+            PageError { lang, status: error.status, message: error.message, details: error.details }.into_response()
+        }
     }
 }
 

@@ -170,7 +170,8 @@ pub(super) async fn page(
     let id = path_id(page.lang, &text, "plan")?;
     let view = api.service.plan_view(id).await.map_err(|error| page.fail(error))?;
     let connection = api.service.records.connection(view.row.connection_id).await.map_err(|error| page.fail(error))?;
-    let name = connection.as_ref().map_or_else(|| format!("connection {}", view.row.connection_id), |row| row.name.clone());
+    let name =
+        connection.as_ref().map_or_else(|| format!("connection {}", view.row.connection_id), |row| row.name.clone());
     let required = connection.as_ref().map_or(1, |row| row.approvals_required);
     let plan = StoredPlan::read(&view.row.document);
     let only = match field(&query, "only") {
@@ -324,11 +325,21 @@ async fn decide(api: &Api, page: &Page, text: &str, body: &Bytes, approve: bool)
     })
 }
 
-pub(super) async fn approve(State(api): State<Arc<Api>>, page: Page, Path(text): Path<String>, body: Bytes) -> PageResult {
+pub(super) async fn approve(
+    State(api): State<Arc<Api>>,
+    page: Page,
+    Path(text): Path<String>,
+    body: Bytes,
+) -> PageResult {
     decide(&api, &page, &text, &body, true).await
 }
 
-pub(super) async fn reject(State(api): State<Arc<Api>>, page: Page, Path(text): Path<String>, body: Bytes) -> PageResult {
+pub(super) async fn reject(
+    State(api): State<Arc<Api>>,
+    page: Page,
+    Path(text): Path<String>,
+    body: Bytes,
+) -> PageResult {
     decide(&api, &page, &text, &body, false).await
 }
 
