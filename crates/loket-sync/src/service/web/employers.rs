@@ -55,8 +55,9 @@ pub(super) async fn state_of(api: &Api, row: &ConnectionRow) -> Result<EmployerS
         _ if needs_login => "needs Loket login",
         None => "not planned yet",
         Some(plan) if plan.status == "pending" => "changes waiting for approval",
+        // A person decided against the last plan: that is what the row says (its errors are counted beside).
+        Some(plan) if plan.status == "rejected" => "last plan rejected",
         Some(_) if errors > 0 || run_failed => "failing",
-        Some(plan) if plan.status == "rejected" || plan.status == "stale" => "last plan rejected",
         Some(_) if warnings > 0 => "warnings",
         Some(_) => "in sync",
     };

@@ -359,7 +359,10 @@ fn form(page: &Page, row: &ConnectionRow, values: &Values, catalogue: &Catalogue
             .any(|kind| (kind.name == name || kind.id == name) && kind.category == personio::wire::RECURRING)
     };
     let mut rows = values.mappings.clone();
-    rows.push(Default::default());
+    // One empty row to add a mapping in (a posted form brings its own back).
+    if rows.last().is_none_or(|(kind, ..)| !kind.is_empty()) {
+        rows.push(Default::default());
+    }
     let mut names: Vec<String> = [
         "compensation_start_date",
         "horizon_months",
