@@ -26,7 +26,7 @@ const seen = []; // every page's HTML, to look for secrets at the end
 /** Starts `serve --demo` on a free port; resolves with its address and the admin password it prints. */
 function startServer() {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['serve', '--demo', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, ['serve', '--demo', '--no-scheduler', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const timer = setTimeout(() => reject(new Error(`serve --demo did not start:\n${output}`)), 60_000);
     const read = (chunk) => {

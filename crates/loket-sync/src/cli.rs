@@ -135,6 +135,10 @@ pub enum Command {
         /// password is printed, and schedules (a fresh store in a temporary folder; nothing else is read).
         #[arg(long)]
         demo: bool,
+        /// Serve the API and the dashboard only: run no schedules and deliver no notifications (another
+        /// `serve` process does; the browser tests use it so that no schedule fires while they run).
+        #[arg(long)]
+        no_scheduler: bool,
     },
     /// The service's users.
     Users {

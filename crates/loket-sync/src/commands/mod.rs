@@ -96,13 +96,14 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ScenarioAction::Check { files } => local::scenario_check(&context, &files),
             ScenarioAction::Plan { file } => local::scenario_plan(&context, &file),
         },
-        Command::Serve { listen, store, secure_cookies, public_url, smtp_url, smtp_from, demo } => {
+        Command::Serve { listen, store, secure_cookies, public_url, smtp_url, smtp_from, demo, no_scheduler } => {
             let options = crate::service::api::ApiOptions { secure_cookies, public_url };
             let smtp = smtp_url.zip(smtp_from);
+            let scheduler = !no_scheduler;
             if demo {
-                serve::serve_demo(&context, &listen, options).await
+                serve::serve_demo(&context, &listen, options, scheduler).await
             } else {
-                serve::serve(&context, &listen, &store, fixed_today, options, smtp).await
+                serve::serve(&context, &listen, &store, fixed_today, options, smtp, scheduler).await
             }
         }
         Command::Users { action: UsersAction::Add { name, role, admin, store } } => {

@@ -32,16 +32,22 @@ pub async fn serve(
     fixed_today: bool,
     options: ApiOptions,
     smtp: Option<(String, String)>,
+    scheduler: bool,
 ) -> anyhow::Result<ExitStatus> {
     let mut service = open(context, store, fixed_today).await?;
     if let Some((url, from)) = smtp {
         service = service.with_mailer(crate::service::notify::Mailer::new(&url, &from).map_err(anyhow::Error::msg)?);
     }
-    run(context, listen, Arc::new(service), options).await
+    run(context, listen, Arc::new(service), options, scheduler).await
 }
 
 /// `serve --demo`: the demo employers as connections, then the service as `serve` runs it.
-pub async fn serve_demo(context: &Context<'_>, listen: &str, options: ApiOptions) -> anyhow::Result<ExitStatus> {
+pub async fn serve_demo(
+    context: &Context<'_>,
+    listen: &str,
+    options: ApiOptions,
+    scheduler: bool,
+) -> anyhow::Result<ExitStatus> {
     let today = crate::demo::scenario().today;
     let demo = crate::service::demo::start(Arc::new(FixedDate(today))).await.context("the demo cannot start")?;
     let printer = context.printer;
@@ -53,7 +59,7 @@ pub async fn serve_demo(context: &Context<'_>, listen: &str, options: ApiOptions
     printer.note(format!("  log in as admin with the password {}", demo.admin_password));
     printer.note("  then: POST /api/v1/session, GET /api/v1/connections, POST /api/v1/connections/1/plans, …");
     let servers = demo.servers;
-    let status = run(context, listen, Arc::new(demo.service), options).await;
+    let status = run(context, listen, Arc::new(demo.service), options, scheduler).await;
     drop(servers);
     status
 }
@@ -63,6 +69,7 @@ async fn run(
     listen: &str,
     service: Arc<Service>,
     options: ApiOptions,
+    scheduler: bool,
 ) -> anyhow::Result<ExitStatus> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -72,10 +79,13 @@ async fn run(
     // The schedules: a tick at start (what was missed while the service was down runs once) and every 30
     // seconds. On shutdown the server stops taking requests, and the scheduler finishes what it is doing.
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    if !scheduler {
+        context.printer.note("no scheduler: schedules and notifications are left to another serve process");
+    }
     let scheduler = tokio::spawn({
         let service = Arc::clone(&service);
         async move {
-            loop {
+            while scheduler {
                 for done in service.tick(service.clock.now()).await {
                     tracing::info!(connection = done.connection_id, plan = ?done.plan_id, outcome = %done.outcome, "scheduled run");
                 }

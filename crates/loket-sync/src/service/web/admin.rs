@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::super::api::{Api, ApiError, callback_url, session_cookie};
 use super::super::users::{self, LoginError, Role};
-use super::{Lang, Page, PageError, PageResult, bare, cookie, form_fields, local_path, notice, path_id, see_other};
+use super::{Employer, Lang, Page, PageError, PageResult, bare, cookie, form_fields, local_path, notice, see_other};
 
 const LOGIN_CSRF_COOKIE: &str = "loket_sync_login_csrf";
 
@@ -108,28 +108,12 @@ pub(super) async fn log_out(State(api): State<Arc<Api>>, page: Page, headers: He
     Ok(response)
 }
 
-/// The connection of a page's path, or a 404 page.
-pub(super) async fn connection_of(
-    api: &Api,
-    page: &Page,
-    text: &str,
-) -> Result<super::super::records::ConnectionRow, PageError> {
-    let id = path_id(page.lang, text, "employer")?;
-    api.service
-        .records
-        .connection(id)
-        .await
-        .map_err(|error| page.fail(error))?
-        .ok_or_else(|| PageError::new(page.lang, StatusCode::NOT_FOUND, format!("there is no employer {id}")))
-}
-
 pub(super) async fn connect_page(
     State(api): State<Arc<Api>>,
     page: Page,
-    Path(text): Path<String>,
+    Employer(connection): Employer,
     Query(query): Query<Form>,
 ) -> PageResult {
-    let connection = connection_of(&api, &page, &text).await?;
     let login = api.service.records.login(connection.loket_login_id).await.map_err(|error| page.fail(error))?;
     let logged_in = login.as_ref().is_some_and(|login| login.tokens_sealed.is_some() && !login.needs_login);
     let changed = field(&query, "changed");
@@ -173,10 +157,9 @@ pub(super) async fn connect_page(
 pub(super) async fn change_credentials(
     State(api): State<Arc<Api>>,
     page: Page,
-    Path(text): Path<String>,
+    Employer(connection): Employer,
     body: Bytes,
 ) -> PageResult {
-    let connection = connection_of(&api, &page, &text).await?;
     let form = form_fields(&body);
     let secret = |name: &str| field(&form, name).filter(|value| !value.is_empty()).map(SecretString::from);
     let changed = api
@@ -195,10 +178,9 @@ pub(super) async fn change_credentials(
 pub(super) async fn start_loket_login(
     State(api): State<Arc<Api>>,
     page: Page,
-    Path(text): Path<String>,
+    Employer(connection): Employer,
     headers: HeaderMap,
 ) -> PageResult {
-    let connection = connection_of(&api, &page, &text).await?;
     let redirect = callback_url(&api.options, &headers);
     let url = api
         .service

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use maud::{Markup, html};
 use secrecy::SecretString;
@@ -12,7 +12,8 @@ use super::super::api::{Api, ApiError};
 use super::super::connection::{self, Secrets};
 use super::super::records::{ConnectionRow, ConnectionRun, PlanRow};
 use super::super::users::Role;
-use super::admin::{connection_of, field};
+use super::Employer;
+use super::admin::field;
 use super::plan::StoredPlan;
 use super::{Page, PageError, PageResult, form_fields, notice, see_other};
 
@@ -234,10 +235,9 @@ pub(super) async fn add(State(api): State<Arc<Api>>, page: Page, body: Bytes) ->
 pub(super) async fn one(
     State(api): State<Arc<Api>>,
     page: Page,
-    Path(text): Path<String>,
+    Employer(connection): Employer,
     Query(query): Query<Vec<(String, String)>>,
 ) -> PageResult {
-    let connection = connection_of(&api, &page, &text).await?;
     let state = state_of(&api, &connection).await.map_err(|error| page.fail(error))?;
     let plans = api.service.records.plans_of(connection.id, 50).await.map_err(|error| page.fail(error))?;
     let content = html! {
@@ -304,10 +304,9 @@ pub(super) fn status_key(status: &str) -> &'static str {
 pub(super) async fn plan_now(
     State(api): State<Arc<Api>>,
     page: Page,
-    Path(text): Path<String>,
+    Employer(connection): Employer,
     body: Bytes,
 ) -> PageResult {
-    let connection = connection_of(&api, &page, &text).await?;
     let form = form_fields(&body);
     let service = &api.service;
     let made = if field(&form, "allow_mass_changes") == Some("yes") {

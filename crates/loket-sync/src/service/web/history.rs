@@ -10,7 +10,8 @@ use maud::{Markup, html};
 
 use super::super::api::Api;
 use super::super::records::ConnectionRun;
-use super::admin::{connection_of, field};
+use super::Employer;
+use super::admin::field;
 use super::employers::{local_time, tabs};
 use super::i18n::what_to_do;
 use super::{Page, PageError, PageResult, path_id};
@@ -116,10 +117,9 @@ pub(super) async fn all(State(api): State<Arc<Api>>, page: Page, Query(query): Q
 pub(super) async fn of_employer(
     State(api): State<Arc<Api>>,
     page: Page,
-    Path(text): Path<String>,
+    Employer(connection): Employer,
     Query(query): Query<Form>,
 ) -> PageResult {
-    let connection = connection_of(&api, &page, &text).await?;
     let records = &api.service.records;
     let runs = records.runs_of(Some(connection.id), 200).await.map_err(|error| page.fail(error))?;
     let employee_text = field(&query, "employee").map(str::trim).filter(|text| !text.is_empty());

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use maud::{Markup, html};
 use toml::{Table, Value};
@@ -17,7 +17,8 @@ use super::super::connection::{CheckResult, ConnectionError};
 use super::super::policy::{PolicyChange, PolicyError};
 use super::super::records::ConnectionRow;
 use super::super::users::Role;
-use super::admin::{connection_of, field};
+use super::Employer;
+use super::admin::field;
 use super::{Page, PageResult, form_fields, notice, see_other};
 use crate::runner::{CatalogueRow, Survey};
 
@@ -509,10 +510,9 @@ fn render(page: &Page, row: &ConnectionRow, content: Markup, notice_key: Option<
 pub(super) async fn page(
     State(api): State<Arc<Api>>,
     page: Page,
-    Path(text): Path<String>,
+    Employer(row): Employer,
     Query(query): Query<Vec<(String, String)>>,
 ) -> PageResult {
-    let row = connection_of(&api, &page, &text).await?;
     let catalogue = catalogue(&api, row.id).await;
     let mut content = form(&page, &row, &Values::stored(&row), &catalogue, &Errors(Vec::new()));
     if let Some(reasons) = field(&query, "unchecked") {
@@ -521,8 +521,7 @@ pub(super) async fn page(
     Ok(render(&page, &row, content, field(&query, "notice")))
 }
 
-pub(super) async fn save(State(api): State<Arc<Api>>, page: Page, Path(text): Path<String>, body: Bytes) -> PageResult {
-    let row = connection_of(&api, &page, &text).await?;
+pub(super) async fn save(State(api): State<Arc<Api>>, page: Page, Employer(row): Employer, body: Bytes) -> PageResult {
     let form_values = form_fields(&body);
     let values = Values::posted(&form_values);
     let refuse = async |errors: Errors, values: &Values| -> PageResult {

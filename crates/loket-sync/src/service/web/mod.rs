@@ -363,6 +363,24 @@ pub(crate) fn after_loket_login(headers: &HeaderMap, finished: Result<i64, ApiEr
     }
 }
 
+/// The employer (connection) a page's path names (`/employers/{id}/…`), or a 404 page.
+pub(super) struct Employer(pub(super) super::records::ConnectionRow);
+
+impl axum::extract::FromRequestParts<Arc<Api>> for Employer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, api: &Arc<Api>) -> Result<Employer, PageError> {
+        let lang = Lang::of(&parts.headers);
+        let axum::extract::Path(text) = axum::extract::Path::<String>::from_request_parts(parts, api)
+            .await
+            .map_err(|rejection| PageError::new(lang, StatusCode::NOT_FOUND, rejection.body_text()))?;
+        let id = path_id(lang, &text, "employer")?;
+        let row = api.service.records.connection(id).await.map_err(|error| PageError::from_api(lang, error.into()))?;
+        row.map(Employer)
+            .ok_or_else(|| PageError::new(lang, StatusCode::NOT_FOUND, format!("there is no employer {id}")))
+    }
+}
+
 /// An id from a page's path, or a 404 page that names it.
 pub(super) fn path_id(lang: Lang, text: &str, what: &str) -> Result<i64, PageError> {
     text.parse().map_err(|_| PageError::new(lang, StatusCode::NOT_FOUND, format!("there is no {what} `{text}`")))

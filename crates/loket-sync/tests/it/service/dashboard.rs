@@ -304,3 +304,45 @@ fn pages_speak_dutch_and_english_and_every_text_has_its_dutch() {
     }
     assert!(asked > 100, "{asked} texts");
 }
+
+#[test]
+fn a_plan_page_shows_drift_notes_filters_and_the_csv() {
+    let served = served("web-drift");
+    let plan = pending_plan(&served);
+    let (alice, csrf) = served.log_in("alice");
+    let answer = page(&served, "POST", &format!("/plans/{plan}/approve"), Some(&alice), Some(&[("csrf", &csrf)]));
+    assert_eq!(answer.location.as_deref(), Some(format!("/plans/{plan}?notice=applied").as_str()), "{}", answer.body);
+    // Someone changes in Loket what loket-sync wrote; the next plan points it out for that employee.
+    let mut changed = served.site.loket.dump();
+    let wage = changed.employments[0].wages.iter_mut().find(|wage| wage.start.to_string() == "2026-04-01").unwrap();
+    wage.amount = "5150.00".parse().unwrap();
+    served.site.loket.load(changed).unwrap();
+    let answer = page(&served, "POST", "/employers/1/plan", Some(&alice), Some(&[("csrf", &csrf)]));
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let next = answer.location.unwrap();
+    let shown = page(&served, "GET", &next, Some(&alice), None);
+    assert!(shown.body.contains("Changed in Loket since the last sync"), "{}", shown.body);
+    assert!(shown.body.contains("loket-sync wrote Periodic 5100.00"), "{}", shown.body);
+    assert!(shown.body.contains("data-employee=\"1006\""), "{}", shown.body);
+    assert!(shown.body.contains("href=\"/rules#S9\""), "the rule links to its text: {}", shown.body);
+    // Only destructive changes: this plan deletes nothing.
+    let id = next.trim_start_matches("/plans/").split('?').next().unwrap().to_string();
+    let filtered = page(&served, "GET", &format!("/plans/{id}?only=destructive"), Some(&alice), None);
+    assert!(
+        filtered.body.contains("Nothing matches the filter.") && !filtered.body.contains("data-employee=\"1006\""),
+        "{}",
+        filtered.body
+    );
+    // The CSV, as `plan --csv` writes it.
+    let csv = page(&served, "GET", &format!("/plans/{id}/csv"), Some(&alice), None);
+    assert!(
+        csv.body.starts_with(
+            "employee_number,name,person,status,rule_or_code,change_or_message\n1006,Thijs Mulder,1006,change,S9,"
+        ),
+        "{}",
+        csv.body
+    );
+    // The rules' text has the anchor.
+    let rules = page(&served, "GET", "/rules", Some(&alice), None);
+    assert!(rules.body.contains("id=\"S9\""), "{}", rules.body);
+}
