@@ -319,7 +319,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let (before, after) = values(write);
         sqlx::query(
-            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(run_id)
         .bind(now())
@@ -341,7 +341,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(run.command)
         .bind(now())
@@ -361,7 +361,7 @@ impl Store for SqliteStore {
             |severity: engine::Severity| issues.iter().filter(|issue| issue.severity == severity).count() as i64;
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE runs SET finished_at = ?, outcome = ?, writes_planned = ?, writes_sent = ?, errors = ?, warnings = ?, guard_report = ? WHERE id = ?",
+            "UPDATE runs SET finished_at = $1, outcome = $2, writes_planned = $3, writes_sent = $4, errors = $5, warnings = $6, guard_report = $7 WHERE id = $8",
         )
         .bind(now())
         .bind(outcome)
@@ -374,7 +374,7 @@ impl Store for SqliteStore {
         .execute(&mut *transaction)
         .await?;
         for issue in issues {
-            sqlx::query("INSERT INTO issues (run_id, code, severity, person, employee_number, period, message) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO issues (run_id, code, severity, person, employee_number, period, message) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(run_id)
                 .bind(issue.code.as_str())
                 .bind(issue.severity.to_string())
@@ -403,7 +403,7 @@ impl Store for SqliteStore {
 
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query_as(
-            "SELECT id, command, started_at, finished_at, who, run_date, outcome, writes_planned, writes_sent, errors, warnings, allow_mass_changes FROM runs ORDER BY id DESC LIMIT ?",
+            "SELECT id, command, started_at, finished_at, who, run_date, outcome, writes_planned, writes_sent, errors, warnings, allow_mass_changes FROM runs ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -416,7 +416,7 @@ impl Store for SqliteStore {
             Some(id) => id,
             None => sqlx::query("SELECT COALESCE(MAX(id), 0) FROM runs").fetch_one(&self.pool).await?.try_get(0)?,
         };
-        let rows = sqlx::query_as("SELECT run_id, code, severity, person, employee_number, period, message FROM issues WHERE run_id = ? ORDER BY code, id")
+        let rows = sqlx::query_as("SELECT run_id, code, severity, person, employee_number, period, message FROM issues WHERE run_id = $1 ORDER BY code, id")
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
@@ -425,7 +425,7 @@ impl Store for SqliteStore {
 
     async fn log(&self, employee: Option<u64>, run_id: Option<i64>) -> Result<Vec<JournalRow>, StoreError> {
         let rows = sqlx::query_as(
-            "SELECT id, run_id, at, phase, employee_number, rule, description, before_value, after_value, outcome FROM journal WHERE (? IS NULL OR employee_number = ?) AND (? IS NULL OR run_id = ?) ORDER BY id",
+            "SELECT id, run_id, at, phase, employee_number, rule, description, before_value, after_value, outcome FROM journal WHERE ($1 IS NULL OR employee_number = $2) AND ($3 IS NULL OR run_id = $4) ORDER BY id",
         )
         .bind(employee.map(|number| number.to_string()))
         .bind(employee.map(|number| number.to_string()))
@@ -455,7 +455,7 @@ impl Store for SqliteStore {
         let mut connection = self.pool.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
         let result: Result<(), StoreError> = async {
-            let existing = sqlx::query("SELECT holder, acquired_at, expires_at, pid FROM locks WHERE key = ?")
+            let existing = sqlx::query("SELECT holder, acquired_at, expires_at, pid FROM locks WHERE key = $1")
                 .bind(key)
                 .fetch_optional(&mut *connection)
                 .await?;
@@ -475,7 +475,7 @@ impl Store for SqliteStore {
                 }
             }
             sqlx::query(
-                "INSERT OR REPLACE INTO locks (key, holder, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO locks (key, holder, pid, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(key)
             .bind(holder)
@@ -493,7 +493,7 @@ impl Store for SqliteStore {
     }
 
     async fn release_lock(&self, key: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM locks WHERE key = ? AND holder = ?")
+        sqlx::query("DELETE FROM locks WHERE key = $1 AND holder = $2")
             .bind(key)
             .bind(holder)
             .execute(&self.pool)

@@ -157,7 +157,7 @@ impl Service {
             Some(login) => {
                 // The secret given is the login's from now on (a rotated secret), never ignored.
                 let secret = sealed(login_secret_purpose(login.id), loket_secret.expose_secret())?;
-                sqlx::query("UPDATE loket_logins SET client_secret_sealed = ? WHERE id = ?")
+                sqlx::query("UPDATE loket_logins SET client_secret_sealed = $1 WHERE id = $2")
                     .bind(secret)
                     .bind(login.id)
                     .execute(&self.records.pool)
@@ -179,7 +179,7 @@ impl Service {
                 };
                 let id = self.records.insert_login(&row).await?;
                 let secret = sealed(login_secret_purpose(id), loket_secret.expose_secret())?;
-                sqlx::query("UPDATE loket_logins SET client_secret_sealed = ? WHERE id = ?")
+                sqlx::query("UPDATE loket_logins SET client_secret_sealed = $1 WHERE id = $2")
                     .bind(secret)
                     .bind(id)
                     .execute(&self.records.pool)
@@ -201,7 +201,7 @@ impl Service {
                 // A login made for this refused connection alone is not kept.
                 if created_login {
                     self.forget_client(login_id);
-                    sqlx::query("DELETE FROM loket_logins WHERE id = ? AND NOT EXISTS (SELECT 1 FROM connections WHERE loket_login_id = ?)")
+                    sqlx::query("DELETE FROM loket_logins WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM connections WHERE loket_login_id = $2)")
                         .bind(login_id)
                         .bind(login_id)
                         .execute(&self.records.pool)
@@ -371,7 +371,7 @@ impl Service {
         };
         let mut changed = Vec::new();
         if let Some(secret) = &personio {
-            sqlx::query("UPDATE connections SET personio_secret_sealed = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE connections SET personio_secret_sealed = $1, updated_at = $2 WHERE id = $3")
                 .bind(sealed(personio_secret_purpose(&row.name), secret)?)
                 .bind(now())
                 .bind(id)
@@ -381,7 +381,7 @@ impl Service {
             changed.push("personio_client_secret");
         }
         if let Some(secret) = &loket {
-            sqlx::query("UPDATE loket_logins SET client_secret_sealed = ? WHERE id = ?")
+            sqlx::query("UPDATE loket_logins SET client_secret_sealed = $1 WHERE id = $2")
                 .bind(sealed(login_secret_purpose(row.loket_login_id), secret)?)
                 .bind(row.loket_login_id)
                 .execute(&self.records.pool)

@@ -174,7 +174,7 @@ pub(super) async fn connection_log(
 
 pub(super) async fn run_issues(State(api): ApiState, Path(text): Path<String>) -> Answer {
     let run_id = id(&text, "run")?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM runs WHERE id = ?")
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM runs WHERE id = $1")
         .bind(run_id)
         .fetch_optional(&api.service.records.pool)
         .await
@@ -425,7 +425,7 @@ pub(super) async fn add_notification(State(api): ApiState, caller: Caller, Body(
 
 pub(super) async fn remove_notification(State(api): ApiState, caller: Caller, Path(text): Path<String>) -> Answer {
     let notification_id = id(&text, "notification")?;
-    let removed = sqlx::query("DELETE FROM notifications WHERE id = ?")
+    let removed = sqlx::query("DELETE FROM notifications WHERE id = $1")
         .bind(notification_id)
         .execute(&api.service.records.pool)
         .await

@@ -96,7 +96,7 @@ impl Service {
             self.records
                 .note("loket", "loket login needed", format!("loket login {login_id}"), Some(reason.to_string()))
                 .await?;
-            let connections: Vec<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE loket_login_id = ?")
+            let connections: Vec<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE loket_login_id = $1")
                 .bind(login_id)
                 .fetch_all(&self.records.pool)
                 .await?;

@@ -172,7 +172,7 @@ impl Service {
         // The row and its sealed secret in one transaction: never a webhook without its secret.
         let mut transaction = self.records.pool.begin().await.map_err(StoreError::from)?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO notifications (connection_id, kind, target, events, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO notifications (connection_id, kind, target, events, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(new.connection_id)
         .bind(&new.kind)
@@ -185,7 +185,7 @@ impl Service {
         if let (Some(secret), Some(key)) = (&made_up, key) {
             let sealed = key.seal(&purpose(id), secret)?;
             let target = key.seal(&target_purpose(id), &new.target)?;
-            sqlx::query("UPDATE notifications SET secret_sealed = ?, target_sealed = ? WHERE id = ?")
+            sqlx::query("UPDATE notifications SET secret_sealed = $1, target_sealed = $2 WHERE id = $3")
                 .bind(sealed)
                 .bind(target)
                 .bind(id)
@@ -216,8 +216,8 @@ impl Service {
         .to_string();
         let queued = sqlx::query(
             "INSERT INTO outbox (notification_id, event, payload, next_at)
-             SELECT id, ?, ?, ? FROM notifications
-             WHERE (connection_id IS NULL OR connection_id = ?) AND (',' || events || ',') LIKE ('%,' || ? || ',%')",
+             SELECT id, $1, $2, $3 FROM notifications
+             WHERE (connection_id IS NULL OR connection_id = $4) AND (',' || events || ',') LIKE ('%,' || $5 || ',%')",
         )
         .bind(event)
         .bind(&payload)
@@ -237,7 +237,7 @@ impl Service {
             "SELECT outbox.id, outbox.event, outbox.payload, outbox.attempts, notifications.kind, notifications.target, notifications.target_sealed,
                     notifications.id AS notification_id, notifications.secret_sealed
              FROM outbox JOIN notifications ON notifications.id = outbox.notification_id
-             WHERE outbox.delivered_at IS NULL AND outbox.attempts < ? AND outbox.next_at <= ? ORDER BY outbox.id LIMIT 100",
+             WHERE outbox.delivered_at IS NULL AND outbox.attempts < $1 AND outbox.next_at <= $2 ORDER BY outbox.id LIMIT 100",
         )
         .bind(MAX_ATTEMPTS)
         .bind(now.to_string())
@@ -259,14 +259,14 @@ impl Service {
             let update = match &result {
                 Ok(()) => {
                     delivered += 1;
-                    sqlx::query("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?")
+                    sqlx::query("UPDATE outbox SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2")
                         .bind(now.to_string())
                         .bind(item.id)
                 }
                 Err(reason) => {
                     let wait = jiff::SignedDuration::from_secs(30 * (1 << item.attempts.clamp(0, 16)));
                     tracing::warn!(delivery = item.id, attempt = item.attempts + 1, reason = %reason, "a notification was not delivered");
-                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?")
+                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_at = $1, last_error = $2 WHERE id = $3")
                         .bind((now + wait).to_string())
                         .bind(reason.clone())
                         .bind(item.id)

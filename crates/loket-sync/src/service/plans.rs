@@ -265,7 +265,7 @@ impl Service {
         if applied.is_err() && self.records.plan(id).await?.is_some_and(|plan| plan.status == "pending") {
             // The apply did not happen (the lock was held, a read failed, the login is needed): the approval
             // is taken back, so the same approver can try again once the cause is fixed.
-            sqlx::query("DELETE FROM approvals WHERE plan_id = ? AND user_name = ?")
+            sqlx::query("DELETE FROM approvals WHERE plan_id = $1 AND user_name = $2")
                 .bind(id)
                 .bind(&user.name)
                 .execute(&self.records.pool)
@@ -351,7 +351,7 @@ impl Service {
         let errors = applied.issues.iter().filter(|issue| issue.severity == engine::Severity::Error).count();
         let outcome = format!("applied {} write(s){}", applied.sent, if errors > 0 { " with errors" } else { "" });
         self.store.finish_run(&RunEnd::applied(run_id, &outcome, &planned.plan, &applied)).await?;
-        sqlx::query("UPDATE plans SET run_id = ? WHERE id = ?")
+        sqlx::query("UPDATE plans SET run_id = $1 WHERE id = $2")
             .bind(run_id)
             .bind(row.id)
             .execute(&self.records.pool)

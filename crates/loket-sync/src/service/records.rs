@@ -118,7 +118,7 @@ pub struct Records {
 impl Records {
     pub async fn audit(&self, entry: AuditEntry<'_>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO audit (at, who, action, subject, before_value, after_value) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, who, action, subject, before_value, after_value) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(now())
         .bind(entry.who)
@@ -143,7 +143,7 @@ impl Records {
     }
 
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM audit ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as("SELECT * FROM audit ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?)
     }
 
     /// Whether any secret is stored (then the service refuses to start without its key).
@@ -163,7 +163,7 @@ impl Records {
         oauth_url: &str,
         client_id: &str,
     ) -> Result<Option<LoginRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE base_url = ? AND oauth_url = ? AND client_id = ?")
+        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE base_url = $1 AND oauth_url = $2 AND client_id = $3")
             .bind(base_url)
             .bind(oauth_url)
             .bind(client_id)
@@ -172,12 +172,12 @@ impl Records {
     }
 
     pub async fn login(&self, id: i64) -> Result<Option<LoginRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as("SELECT * FROM loket_logins WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn insert_login(&self, login: &LoginRow) -> Result<i64, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO loket_logins (base_url, oauth_url, client_id, client_secret_sealed, tokens_sealed, needs_login) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO loket_logins (base_url, oauth_url, client_id, client_secret_sealed, tokens_sealed, needs_login) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&login.base_url)
         .bind(&login.oauth_url)
@@ -193,7 +193,7 @@ impl Records {
 
     /// New tokens of a login (sealed), or none: the login is needed again.
     pub async fn set_login_tokens(&self, id: i64, tokens_sealed: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE loket_logins SET tokens_sealed = COALESCE(?, tokens_sealed), needs_login = ? WHERE id = ?")
+        sqlx::query("UPDATE loket_logins SET tokens_sealed = COALESCE($1, tokens_sealed), needs_login = $2 WHERE id = $3")
             .bind(tokens_sealed)
             .bind(tokens_sealed.is_none())
             .bind(id)
@@ -207,18 +207,18 @@ impl Records {
     }
 
     pub async fn connection(&self, id: i64) -> Result<Option<ConnectionRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM connections WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as("SELECT * FROM connections WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn connection_named(&self, name: &str) -> Result<Option<ConnectionRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM connections WHERE name = ?").bind(name).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as("SELECT * FROM connections WHERE name = $1").bind(name).fetch_optional(&self.pool).await?)
     }
 
     /// Inserts the connection, or replaces the one of the same name (an import of a changed file).
     pub async fn upsert_connection(&self, row: &ConnectionRow) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO connections (name, settings, personio_secret_sealed, loket_login_id, mode, schedule, approvals_required, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, personio_secret_sealed = excluded.personio_secret_sealed,
                loket_login_id = excluded.loket_login_id, updated_at = excluded.updated_at
              RETURNING id",
@@ -239,7 +239,7 @@ impl Records {
 
     pub async fn update_connection_policy(&self, row: &ConnectionRow) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE connections SET mode = ?, schedule = ?, last_scheduled_at = ?, approvals_required = ?, updated_at = ? WHERE id = ?",
+            "UPDATE connections SET mode = $1, schedule = $2, last_scheduled_at = $3, approvals_required = $4, updated_at = $5 WHERE id = $6",
         )
         .bind(&row.mode)
         .bind(&row.schedule)
@@ -254,7 +254,7 @@ impl Records {
 
     /// Records that the schedule made a plan at `at`.
     pub async fn mark_scheduled(&self, id: i64, at: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE connections SET last_scheduled_at = ? WHERE id = ?")
+        sqlx::query("UPDATE connections SET last_scheduled_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
             .execute(&self.pool)
@@ -264,11 +264,11 @@ impl Records {
 
     pub async fn delete_connection(&self, id: i64) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("UPDATE runs SET connection_id = NULL WHERE connection_id = ?")
+        sqlx::query("UPDATE runs SET connection_id = NULL WHERE connection_id = $1")
             .bind(id)
             .execute(&mut *transaction)
             .await?;
-        let deleted = sqlx::query("DELETE FROM connections WHERE id = ?").bind(id).execute(&mut *transaction).await?;
+        let deleted = sqlx::query("DELETE FROM connections WHERE id = $1").bind(id).execute(&mut *transaction).await?;
         transaction.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
@@ -278,11 +278,11 @@ impl Records {
     }
 
     pub async fn user_named(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM users WHERE name = ?").bind(name).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as("SELECT * FROM users WHERE name = $1").bind(name).fetch_optional(&self.pool).await?)
     }
 
     pub async fn insert_user(&self, name: &str, role: &str, password_hash: &str) -> Result<i64, StoreError> {
-        let id = sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)")
+        let id = sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(name)
             .bind(role)
             .bind(password_hash)
@@ -300,7 +300,7 @@ impl Records {
         csrf: &str,
         expires: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
             .bind(csrf)
@@ -313,24 +313,24 @@ impl Records {
     /// The user of a live session and its CSRF token.
     pub async fn session_user(&self, token_hash: &str, now: &str) -> Result<Option<(UserRow, String)>, StoreError> {
         let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT user_id, csrf_token FROM sessions WHERE token_hash = ? AND expires_at > ?")
+            sqlx::query_as("SELECT user_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at > $2")
                 .bind(token_hash)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await?;
         let Some((user_id, csrf)) = row else { return Ok(None) };
         let user: Option<UserRow> =
-            sqlx::query_as("SELECT * FROM users WHERE id = ?").bind(user_id).fetch_optional(&self.pool).await?;
+            sqlx::query_as("SELECT * FROM users WHERE id = $1").bind(user_id).fetch_optional(&self.pool).await?;
         Ok(user.map(|user| (user, csrf)))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
     pub async fn insert_api_token(&self, token_hash: &str, user_id: i64, name: &str) -> Result<i64, StoreError> {
-        let id = sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)")
+        let id = sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
             .bind(name)
@@ -343,7 +343,7 @@ impl Records {
 
     pub async fn token_user(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT users.* FROM users JOIN api_tokens ON api_tokens.user_id = users.id WHERE api_tokens.token_hash = ?",
+            "SELECT users.* FROM users JOIN api_tokens ON api_tokens.user_id = users.id WHERE api_tokens.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -352,7 +352,7 @@ impl Records {
 
     pub async fn insert_plan(&self, plan: &PlanRow) -> Result<i64, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(plan.connection_id)
         .bind(&plan.status)
@@ -371,7 +371,7 @@ impl Records {
 
     /// The newest plans of a connection.
     pub async fn plans_of(&self, connection_id: i64, limit: i64) -> Result<Vec<PlanRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM plans WHERE connection_id = ? ORDER BY id DESC LIMIT ?")
+        Ok(sqlx::query_as("SELECT * FROM plans WHERE connection_id = $1 ORDER BY id DESC LIMIT $2")
             .bind(connection_id)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -379,11 +379,11 @@ impl Records {
     }
 
     pub async fn plan(&self, id: i64) -> Result<Option<PlanRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM plans WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as("SELECT * FROM plans WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn plans(&self, status: Option<&str>) -> Result<Vec<PlanRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM plans WHERE (? IS NULL OR status = ?) ORDER BY id DESC LIMIT 500")
+        Ok(sqlx::query_as("SELECT * FROM plans WHERE ($1 IS NULL OR status = $2) ORDER BY id DESC LIMIT 500")
             .bind(status)
             .bind(status)
             .fetch_all(&self.pool)
@@ -393,7 +393,7 @@ impl Records {
     /// Moves a plan from `from` to `to`; false when it was no longer `from` (another approver was first).
     pub async fn move_plan(&self, id: i64, from: &str, to: &str, run_id: Option<i64>) -> Result<bool, StoreError> {
         let moved = sqlx::query(
-            "UPDATE plans SET status = ?, decided_at = ?, run_id = COALESCE(?, run_id) WHERE id = ? AND status = ?",
+            "UPDATE plans SET status = $1, decided_at = $2, run_id = COALESCE($3, run_id) WHERE id = $4 AND status = $5",
         )
         .bind(to)
         .bind(now())
@@ -414,7 +414,7 @@ impl Records {
         comment: Option<&str>,
     ) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO approvals (plan_id, user_name, decision, at, comment) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO approvals (plan_id, user_name, decision, at, comment) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(plan_id)
         .bind(user_name)
@@ -427,7 +427,7 @@ impl Records {
     }
 
     pub async fn approvals(&self, plan_id: i64) -> Result<Vec<ApprovalRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM approvals WHERE plan_id = ? ORDER BY at")
+        Ok(sqlx::query_as("SELECT * FROM approvals WHERE plan_id = $1 ORDER BY at")
             .bind(plan_id)
             .fetch_all(&self.pool)
             .await?)
@@ -444,7 +444,7 @@ impl Records {
             "SELECT journal.id, journal.run_id, journal.at, journal.phase, journal.employee_number, journal.rule, journal.description,
                     journal.before_value, journal.after_value, journal.outcome
              FROM journal JOIN runs ON runs.id = journal.run_id
-             WHERE runs.connection_id = ? AND (? IS NULL OR journal.employee_number = ?) ORDER BY journal.id",
+             WHERE runs.connection_id = $1 AND ($2 IS NULL OR journal.employee_number = $3) ORDER BY journal.id",
         )
         .bind(connection_id)
         .bind(&employee)
@@ -460,7 +460,7 @@ impl Records {
                     runs.writes_planned, runs.writes_sent, runs.errors, runs.warnings, runs.allow_mass_changes,
                     runs.connection_id, connections.name AS connection_name
              FROM runs LEFT JOIN connections ON connections.id = runs.connection_id
-             WHERE (? IS NULL OR runs.connection_id = ?) ORDER BY runs.id DESC LIMIT ?",
+             WHERE ($1 IS NULL OR runs.connection_id = $2) ORDER BY runs.id DESC LIMIT $3",
         )
         .bind(connection_id)
         .bind(connection_id)
@@ -475,7 +475,7 @@ impl Records {
             "SELECT runs.id, runs.command, runs.started_at, runs.finished_at, runs.who, runs.run_date, runs.outcome,
                     runs.writes_planned, runs.writes_sent, runs.errors, runs.warnings, runs.allow_mass_changes,
                     runs.connection_id, connections.name AS connection_name
-             FROM runs LEFT JOIN connections ON connections.id = runs.connection_id WHERE runs.id = ?",
+             FROM runs LEFT JOIN connections ON connections.id = runs.connection_id WHERE runs.id = $1",
         )
         .bind(run_id)
         .fetch_optional(&self.pool)
@@ -488,8 +488,8 @@ impl Records {
         let pattern =
             text.map(|text| format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         Ok(sqlx::query_as(
-            "SELECT * FROM audit WHERE (?1 IS NULL OR subject LIKE ?1 ESCAPE '\\' OR action LIKE ?1 ESCAPE '\\' OR who LIKE ?1 ESCAPE '\\'
-                OR before_value LIKE ?1 ESCAPE '\\' OR after_value LIKE ?1 ESCAPE '\\') ORDER BY id DESC LIMIT ?2",
+            "SELECT * FROM audit WHERE ($1 IS NULL OR subject LIKE $1 ESCAPE '\\' OR action LIKE $1 ESCAPE '\\' OR who LIKE $1 ESCAPE '\\'
+                OR before_value LIKE $1 ESCAPE '\\' OR after_value LIKE $1 ESCAPE '\\') ORDER BY id DESC LIMIT $2",
         )
         .bind(pattern)
         .bind(limit)
@@ -498,7 +498,7 @@ impl Records {
     }
 
     pub async fn link_run(&self, run_id: i64, connection_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET connection_id = ? WHERE id = ?")
+        sqlx::query("UPDATE runs SET connection_id = $1 WHERE id = $2")
             .bind(connection_id)
             .bind(run_id)
             .execute(&self.pool)
