@@ -239,7 +239,7 @@ impl std::fmt::Display for crate::store::RunRow {
             self.writes_sent,
             self.errors,
             self.warnings,
-            if self.allow_mass_changes { "; --allow-mass-changes" } else { "" }
+            if self.allow_mass_changes.0 { "; --allow-mass-changes" } else { "" }
         )
     }
 }

@@ -1,6 +1,8 @@
 //! The state store: runs, their issues, the audit journal of every write, and the run lock. SQLite in a
-//! file beside the configuration (sqlx, migrations embedded in the binary), behind the `Store` trait so a
-//! PostgreSQL store can follow. Money and dates are stored as TEXT, never as floats.
+//! file beside the configuration (sqlx, migrations embedded in the binary), behind the `Store` trait. The
+//! statements go through sqlx's Any driver with numbered placeholders (`$1`), flags as 0/1 integers and
+//! ids from `RETURNING`, so that the same SQL runs on PostgreSQL (issue 15). Money and dates are stored as
+//! TEXT, never as floats.
 //!
 //! The store is memory and evidence, never a source of truth: the plan is computed from both systems only
 //! (G7), so a lost database loses history, never payroll data.
@@ -14,8 +16,28 @@ use engine::plan::Write;
 use engine::{Issue, Plan};
 use loket::LoketError;
 use sqlx::Row;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AnyPool, Connection as _, Executor as _};
+
+/// A flag stored as 0 or 1: SQLite has no boolean type, and through sqlx's Any driver both SQLite and
+/// PostgreSQL read it as the integer it is stored as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Flag(pub bool);
+
+impl From<i64> for Flag {
+    fn from(value: i64) -> Flag {
+        Flag(value != 0)
+    }
+}
+
+impl Flag {
+    /// The value to store.
+    pub fn stored(self) -> i64 {
+        i64::from(self.0)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -89,7 +111,8 @@ pub struct RunRow {
     pub writes_sent: i64,
     pub errors: i64,
     pub warnings: i64,
-    pub allow_mass_changes: bool,
+    #[sqlx(try_from = "i64")]
+    pub allow_mass_changes: Flag,
 }
 
 #[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
@@ -217,8 +240,11 @@ pub fn values(write: &Write) -> (Option<String>, Option<String>) {
     }
 }
 
+/// Every SQLite connection's settings: wait for a busy writer, write-ahead logging, foreign keys enforced.
+const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
+
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pool: AnyPool,
     path: PathBuf,
 }
 
@@ -237,18 +263,34 @@ impl SqliteStore {
         if !path.exists() {
             crate::files::write_private(path, b"").map_err(|error| open_error(error.into()))?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|error| open_error(error.into()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|error| {
+        // Through sqlx's Any driver, so that the same statements run on PostgreSQL; SQLite's settings are
+        // made on each connection.
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|error| open_error(error.into()))?;
+        let classify = |error: sqlx::Error| {
             if error.to_string().contains("not a database") {
                 StoreError::Foreign { path: path.to_path_buf(), source: error.into() }
             } else {
                 open_error(error.into())
             }
-        })?;
+        };
+        // One connection first, so that a file that is not SQLite is refused at once with its cause (the
+        // pool would retry such a connection until it timed out).
+        let mut probe = sqlx::AnyConnection::connect_with(&options).await.map_err(classify)?;
+        probe.execute(SQLITE_SETTINGS).await.map_err(classify)?;
+        probe.close().await.map_err(classify)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection.execute(SQLITE_SETTINGS).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(classify)?;
         let store = SqliteStore { pool, path: path.to_path_buf() };
         store.migrate().await?;
         Ok(store)
@@ -302,7 +344,7 @@ impl SqliteStore {
     }
 
     /// The pool, for the service's own tables (`service/records.rs`).
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -319,7 +361,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let (before, after) = values(write);
         sqlx::query(
-            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(run_id)
         .bind(now())
@@ -341,16 +383,18 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(run.command)
         .bind(now())
         .bind(run.who)
         .bind(run.run_date.to_string())
-        .bind(run.allow_mass_changes)
-        .execute(&self.pool)
+        .bind(i64::from(run.allow_mass_changes))
+        .fetch_all(&self.pool)
         .await?
-        .last_insert_rowid();
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get::<i64, _>("id")?;
         Ok(id)
     }
 

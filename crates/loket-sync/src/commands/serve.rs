@@ -85,7 +85,10 @@ async fn run(
     let scheduler = tokio::spawn({
         let service = Arc::clone(&service);
         async move {
-            while scheduler {
+            if !scheduler {
+                return;
+            }
+            loop {
                 for done in service.tick(service.clock.now()).await {
                     tracing::info!(connection = done.connection_id, plan = ?done.plan_id, outcome = %done.outcome, "scheduled run");
                 }

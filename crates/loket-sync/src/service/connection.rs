@@ -175,7 +175,7 @@ impl Service {
                     // Sealed for the login once its id is known.
                     client_secret_sealed: String::new(),
                     tokens_sealed: None,
-                    needs_login: true,
+                    needs_login: crate::store::Flag(true),
                 };
                 let id = self.records.insert_login(&row).await?;
                 let secret = sealed(login_secret_purpose(id), loket_secret.expose_secret())?;

@@ -90,7 +90,7 @@ impl Service {
 
     /// Marks a login as needed again (its refresh was refused), once.
     pub(super) async fn login_lost(&self, login_id: i64, reason: &str) -> Result<(), crate::store::StoreError> {
-        let already = self.records.login(login_id).await?.is_some_and(|login| login.needs_login);
+        let already = self.records.login(login_id).await?.is_some_and(|login| login.needs_login.0);
         self.records.set_login_tokens(login_id, None).await?;
         if !already {
             self.records

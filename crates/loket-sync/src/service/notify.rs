@@ -179,9 +179,12 @@ impl Service {
         .bind(&shown_target)
         .bind(&events)
         .bind(now())
-        .fetch_one(&mut *transaction)
+        .fetch_all(&mut *transaction)
         .await
-        .map_err(StoreError::from)?;
+        .map_err(StoreError::from)?
+        .first()
+        .copied()
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
         if let (Some(secret), Some(key)) = (&made_up, key) {
             let sealed = key.seal(&purpose(id), secret)?;
             let target = key.seal(&target_purpose(id), &new.target)?;
@@ -266,10 +269,12 @@ impl Service {
                 Err(reason) => {
                     let wait = jiff::SignedDuration::from_secs(30 * (1 << item.attempts.clamp(0, 16)));
                     tracing::warn!(delivery = item.id, attempt = item.attempts + 1, reason = %reason, "a notification was not delivered");
-                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_at = $1, last_error = $2 WHERE id = $3")
-                        .bind((now + wait).to_string())
-                        .bind(reason.clone())
-                        .bind(item.id)
+                    sqlx::query(
+                        "UPDATE outbox SET attempts = attempts + 1, next_at = $1, last_error = $2 WHERE id = $3",
+                    )
+                    .bind((now + wait).to_string())
+                    .bind(reason.clone())
+                    .bind(item.id)
                 }
             };
             if let Err(error) = update.execute(&self.records.pool).await {

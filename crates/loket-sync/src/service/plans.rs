@@ -114,7 +114,7 @@ impl Service {
             connection_id,
             status: if writes == 0 { "in_sync" } else { "pending" }.to_string(),
             requested_by: requested_by.map(str::to_string),
-            allow_mass_changes,
+            allow_mass_changes: crate::store::Flag(allow_mass_changes),
             run_date: today.to_string(),
             fingerprint: crate::saved_plan::fingerprint(&planned, &settings.sync, today),
             document: document.to_string(),
@@ -307,7 +307,7 @@ impl Service {
         approver: &str,
     ) -> Result<Decision, PlanningError> {
         let today: jiff::civil::Date = row.run_date.parse().unwrap_or_else(|_| self.clock.today());
-        let planned: Planned = runner::plan(connections, &settings.sync, today, row.allow_mass_changes)
+        let planned: Planned = runner::plan(connections, &settings.sync, today, row.allow_mass_changes.0)
             .await
             .map_err(PlanningError::Plan)?;
         if crate::saved_plan::fingerprint(&planned, &settings.sync, today) != row.fingerprint {
@@ -325,7 +325,7 @@ impl Service {
                 })
                 .await?;
             let fresh =
-                self.make_plan_with(row.connection_id, row.requested_by.as_deref(), row.allow_mass_changes).await?.0;
+                self.make_plan_with(row.connection_id, row.requested_by.as_deref(), row.allow_mass_changes.0).await?.0;
             return Ok(Decision::Stale { new_plan_id: fresh.row.id });
         }
         if !self.records.move_plan(row.id, "pending", "applied", None).await? {
@@ -335,7 +335,7 @@ impl Service {
             command: "serve: approved plan",
             who: approver,
             run_date: today,
-            allow_mass_changes: row.allow_mass_changes,
+            allow_mass_changes: row.allow_mass_changes.0,
         };
         let run_id = self.store.start_run(&run).await?;
         self.records.link_run(run_id, row.connection_id).await?;

@@ -2,7 +2,7 @@
 //! tokens, plans, approvals and the audit journal. SQL only; what the rows mean is in the modules beside.
 
 use serde::Serialize;
-use sqlx::sqlite::SqlitePool;
+use sqlx::{AnyPool, Row as _};
 
 use crate::store::StoreError;
 
@@ -20,7 +20,8 @@ pub struct LoginRow {
     pub client_secret_sealed: String,
     #[serde(skip)]
     pub tokens_sealed: Option<String>,
-    pub needs_login: bool,
+    #[sqlx(try_from = "i64")]
+    pub needs_login: crate::store::Flag,
 }
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -58,7 +59,8 @@ pub struct PlanRow {
     pub status: String,
     pub requested_by: Option<String>,
     /// The mass-change guard was overridden for this plan by the one who asked for it (journaled).
-    pub allow_mass_changes: bool,
+    #[sqlx(try_from = "i64")]
+    pub allow_mass_changes: crate::store::Flag,
     pub run_date: String,
     pub fingerprint: String,
     #[serde(skip)]
@@ -112,7 +114,7 @@ pub struct AuditEntry<'a> {
 /// The SQL of the service's tables, on the state store's pool.
 #[derive(Clone)]
 pub struct Records {
-    pub(crate) pool: SqlitePool,
+    pub(crate) pool: AnyPool,
 }
 
 impl Records {
@@ -177,28 +179,32 @@ impl Records {
 
     pub async fn insert_login(&self, login: &LoginRow) -> Result<i64, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO loket_logins (base_url, oauth_url, client_id, client_secret_sealed, tokens_sealed, needs_login) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO loket_logins (base_url, oauth_url, client_id, client_secret_sealed, tokens_sealed, needs_login) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(&login.base_url)
         .bind(&login.oauth_url)
         .bind(&login.client_id)
         .bind(&login.client_secret_sealed)
         .bind(&login.tokens_sealed)
-        .bind(login.needs_login)
-        .execute(&self.pool)
+        .bind(login.needs_login.stored())
+        .fetch_all(&self.pool)
         .await?
-        .last_insert_rowid();
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get::<i64, _>("id")?;
         Ok(id)
     }
 
     /// New tokens of a login (sealed), or none: the login is needed again.
     pub async fn set_login_tokens(&self, id: i64, tokens_sealed: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE loket_logins SET tokens_sealed = COALESCE($1, tokens_sealed), needs_login = $2 WHERE id = $3")
-            .bind(tokens_sealed)
-            .bind(tokens_sealed.is_none())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE loket_logins SET tokens_sealed = COALESCE($1, tokens_sealed), needs_login = $2 WHERE id = $3",
+        )
+        .bind(tokens_sealed)
+        .bind(tokens_sealed.is_none())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -232,8 +238,11 @@ impl Records {
         .bind(row.approvals_required)
         .bind(&row.created_at)
         .bind(&row.updated_at)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_all(&self.pool)
+        .await?
+        .first()
+        .copied()
+        .ok_or(sqlx::Error::RowNotFound)?;
         Ok(id)
     }
 
@@ -282,14 +291,18 @@ impl Records {
     }
 
     pub async fn insert_user(&self, name: &str, role: &str, password_hash: &str) -> Result<i64, StoreError> {
-        let id = sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(name)
-            .bind(role)
-            .bind(password_hash)
-            .bind(now())
-            .execute(&self.pool)
-            .await?
-            .last_insert_rowid();
+        let id = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(role)
+        .bind(password_hash)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get::<i64, _>("id")?;
         Ok(id)
     }
 
@@ -330,14 +343,18 @@ impl Records {
     }
 
     pub async fn insert_api_token(&self, token_hash: &str, user_id: i64, name: &str) -> Result<i64, StoreError> {
-        let id = sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(name)
-            .bind(now())
-            .execute(&self.pool)
-            .await?
-            .last_insert_rowid();
+        let id = sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(name)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get::<i64, _>("id")?;
         Ok(id)
     }
 
@@ -352,20 +369,22 @@ impl Records {
 
     pub async fn insert_plan(&self, plan: &PlanRow) -> Result<i64, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(plan.connection_id)
         .bind(&plan.status)
         .bind(&plan.requested_by)
-        .bind(plan.allow_mass_changes)
+        .bind(plan.allow_mass_changes.stored())
         .bind(&plan.run_date)
         .bind(&plan.fingerprint)
         .bind(&plan.document)
         .bind(plan.writes)
         .bind(now())
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?
-        .last_insert_rowid();
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get::<i64, _>("id")?;
         Ok(id)
     }
 

@@ -115,7 +115,7 @@ pub(super) async fn connect_page(
     Query(query): Query<Form>,
 ) -> PageResult {
     let login = api.service.records.login(connection.loket_login_id).await.map_err(|error| page.fail(error))?;
-    let logged_in = login.as_ref().is_some_and(|login| login.tokens_sealed.is_some() && !login.needs_login);
+    let logged_in = login.as_ref().is_some_and(|login| login.tokens_sealed.is_some() && !login.needs_login.0);
     let changed = field(&query, "changed");
     let content = html! {
         (super::employers::tabs(&page, &connection, "connect"))

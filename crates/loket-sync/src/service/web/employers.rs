@@ -40,7 +40,7 @@ pub(super) fn local_time(text: &str) -> String {
 pub(super) async fn state_of(api: &Api, row: &ConnectionRow) -> Result<EmployerState, ApiError> {
     let records = &api.service.records;
     let login = records.login(row.loket_login_id).await?;
-    let needs_login = login.as_ref().is_none_or(|login| login.needs_login || login.tokens_sealed.is_none());
+    let needs_login = login.as_ref().is_none_or(|login| login.needs_login.0 || login.tokens_sealed.is_none());
     let latest_plan = records.plans_of(row.id, 1).await?.into_iter().next();
     let last_run = records.runs_of(Some(row.id), 1).await?.into_iter().next();
     let next_run =
