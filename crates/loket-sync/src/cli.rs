@@ -158,6 +158,10 @@ pub struct ServiceStore {
     /// The service's state store (SQLite).
     #[arg(long, default_value = "loket-sync-service.db")]
     pub state: PathBuf,
+    /// A PostgreSQL database instead of the SQLite file, shared by several workers (`serve` processes on
+    /// one or more machines), such as postgres://loket-sync@db.example.nl/loket_sync.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// A file holding the key (64 hex digits) instead of the LOKET_SYNC_KEY variable.
     #[arg(long)]
     pub key_file: Option<PathBuf>,

@@ -15,5 +15,9 @@ pub const USER: &str = "USER";
 pub const USERNAME: &str = "USERNAME";
 /// The service's key for the secrets in its store: 64 hex digits (or `--key-file`).
 pub const LOKET_SYNC_KEY: &str = "LOKET_SYNC_KEY";
+/// A PostgreSQL URL for the state store (runs, journal, the service's records), instead of the SQLite
+/// file: several `serve` workers share one database. Overrides `[state] url`. The password may be here
+/// or in `PGPASSWORD`, never in the configuration file.
+pub const DATABASE_URL: &str = "DATABASE_URL";
 /// The password of `users add`, for scripts; otherwise it is read from standard input.
 pub const LOKET_SYNC_PASSWORD: &str = "LOKET_SYNC_PASSWORD";

@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 
 use crate::printer::Printer;
 use crate::runner::{Hook, Observer};
-use crate::store::{SqliteStore, Store};
+use crate::store::{StateStore, Store};
 
 /// Where a test stops the process: after the k-th write's answer is journaled.
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,7 +26,7 @@ pub struct CrashPoint {
 }
 
 pub struct Journal {
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<StateStore>,
     pub run_id: i64,
     progress: ProgressBar,
     pub crash: CrashPoint,
@@ -37,7 +37,7 @@ pub struct Journal {
 
 impl Journal {
     pub fn new(
-        store: Arc<SqliteStore>,
+        store: Arc<StateStore>,
         run_id: i64,
         progress: ProgressBar,
         crash: CrashPoint,

@@ -15,6 +15,7 @@ use engine::errors::{Cause, chain};
 use engine::plan::Write;
 use engine::{Issue, Plan};
 use loket::LoketError;
+use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::Row;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -65,6 +66,18 @@ pub enum StoreError {
         "another run for legal entity {key} holds the lock since {since} ({holder}); wait for it to finish, or for the lock to expire at {expires}"
     )]
     Locked { key: String, holder: String, since: String, expires: String },
+    #[error(
+        "the PostgreSQL database {database} cannot be reached; check [state] url or DATABASE_URL, and that the server runs (nothing was written to Loket)"
+    )]
+    Unreachable {
+        database: String,
+        #[source]
+        source: Cause,
+    },
+    #[error(
+        "the database {database} was written by a newer loket-sync (schema {found}, this one knows {known}); use the newer version; nothing was written to Loket"
+    )]
+    NewerDatabase { database: String, found: i64, known: i64 },
     #[error("the state database failed")]
     Database(#[from] sqlx::Error),
     #[error("the state database could not be brought up to date")]
@@ -73,24 +86,85 @@ pub enum StoreError {
 
 /// The schema, one file a version; a version once released is never edited.
 // 0001_runs.sql starts with a blank line: its text (and so its checksum in databases) is as first released.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "runs, issues, journal, locks", include_str!("migrations/0001_runs.sql")),
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "runs, issues, journal, locks",
+        include_str!("migrations/0001_runs.sql"),
+        include_str!("migrations/postgres/0001_runs.sql"),
+    ),
     (
         2,
         "the service: connections, logins, users, plans, approvals, audit",
         include_str!("migrations/0002_service.sql"),
+        include_str!("migrations/postgres/0002_service.sql"),
     ),
-    (3, "the dashboard: comments of approvals", include_str!("migrations/0003_dashboard.sql")),
+    (
+        3,
+        "the dashboard: comments of approvals",
+        include_str!("migrations/0003_dashboard.sql"),
+        include_str!("migrations/postgres/0003_dashboard.sql"),
+    ),
 ];
 
-fn migrator() -> Migrator {
+/// The newest schema this build knows.
+fn known_version() -> i64 {
+    MIGRATIONS.iter().map(|(version, ..)| *version).max().unwrap_or(0)
+}
+
+/// The migrations of a backend, locked while they run (on PostgreSQL an advisory lock: two workers that
+/// start at once on an empty database do not both create it).
+fn migrator(backend: Backend) -> Migrator {
     let migrations: Vec<Migration> = MIGRATIONS
         .iter()
-        .map(|(version, description, sql)| {
-            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+        .map(|(version, description, sqlite, postgres)| {
+            let sql = match backend {
+                Backend::Sqlite => *sqlite,
+                Backend::Postgres => *postgres,
+            };
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(sql), false)
         })
         .collect();
     Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+}
+
+/// The database a store is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the state is kept: a SQLite file (the default), or a PostgreSQL database that several workers
+/// share.
+#[derive(Clone, Debug)]
+pub enum Location {
+    File(PathBuf),
+    /// A `postgres://` URL; it may hold a password, so it is a secret and shown without it.
+    Postgres(SecretString),
+}
+
+impl Location {
+    /// The location as it may be shown (a URL without its password).
+    pub fn shown(&self) -> String {
+        match self {
+            Location::File(path) => path.display().to_string(),
+            Location::Postgres(url) => without_password(url.expose_secret()),
+        }
+    }
+}
+
+/// A database URL without its password (for messages and logs).
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(a database URL that cannot be read)".to_string(),
+    }
 }
 
 fn now() -> String {
@@ -243,15 +317,19 @@ pub fn values(write: &Write) -> (Option<String>, Option<String>) {
 /// Every SQLite connection's settings: wait for a busy writer, write-ahead logging, foreign keys enforced.
 const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
 
-pub struct SqliteStore {
+pub struct StateStore {
     pool: AnyPool,
+    backend: Backend,
+    /// PostgreSQL: the connections that hold this process's run locks (advisory locks).
+    held: tokio::sync::Mutex<std::collections::HashMap<String, sqlx::pool::PoolConnection<sqlx::Any>>>,
+    /// The file, or the database as shown (without a password).
     path: PathBuf,
 }
 
-impl SqliteStore {
+impl StateStore {
     /// Opens (creating if needed) the state file and brings its schema up to date. A foreign or corrupt
     /// file, or one from a newer version, is refused with a clear error and left as it is.
-    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+    pub async fn open(path: &Path) -> Result<StateStore, StoreError> {
         let open_error = |source: Cause| StoreError::Open { path: path.to_path_buf(), source };
         if let Some(directory) = path.parent().filter(|directory| !directory.as_os_str().is_empty())
             && !directory.exists()
@@ -291,13 +369,102 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(classify)?;
-        let store = SqliteStore { pool, path: path.to_path_buf() };
+        let store = StateStore { pool, backend: Backend::Sqlite, held: Default::default(), path: path.to_path_buf() };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// Opens the store where `location` says.
+    pub async fn open_at(location: &Location) -> Result<StateStore, StoreError> {
+        match location {
+            Location::File(path) => StateStore::open(path).await,
+            Location::Postgres(url) => StateStore::connect(url).await,
+        }
+    }
+
+    /// Connects to a PostgreSQL database and brings its schema up to date (under the migrator's advisory
+    /// lock); a database of a newer version is refused.
+    pub async fn connect(url: &SecretString) -> Result<StateStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let database = without_password(url.expose_secret());
+        let unreachable =
+            |error: sqlx::Error| StoreError::Unreachable { database: database.clone(), source: error.into() };
+        let options = AnyConnectOptions::from_str(url.expose_secret()).map_err(unreachable)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        let store =
+            StateStore { pool, backend: Backend::Postgres, held: Default::default(), path: PathBuf::from(&database) };
+        let found: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+        )
+        .fetch_all(&store.pool)
+        .await?;
+        if found.first().copied().unwrap_or(0) > 0 {
+            let found: Vec<i64> = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+                .fetch_all(&store.pool)
+                .await?;
+            let found = found.first().copied().unwrap_or(0);
+            if found > known_version() {
+                return Err(StoreError::NewerDatabase { database, found, known: known_version() });
+            }
+        }
+        migrator(Backend::Postgres).run(&store.pool).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The run lock in PostgreSQL: a session advisory lock on a connection of its own, held while the run
+    /// goes on. It is one lock for every machine that shares the database, and it goes with its holder:
+    /// a worker killed with `kill -9` loses its connection, and PostgreSQL releases the lock at once. The
+    /// `locks` row only says who holds it and since when.
+    async fn acquire_advisory_lock(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        let mut held = self.held.lock().await;
+        let taken = if held.contains_key(key) {
+            None
+        } else {
+            let mut connection = self.pool.acquire().await?;
+            let taken: Vec<bool> = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+                .bind(key)
+                .fetch_all(&mut *connection)
+                .await?;
+            (taken.first() == Some(&true)).then_some(connection)
+        };
+        let Some(mut connection) = taken else {
+            let row = sqlx::query("SELECT holder, acquired_at FROM locks WHERE key = $1")
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await?;
+            let (holder, since) = match row.first() {
+                Some(row) => (row.try_get("holder")?, row.try_get("acquired_at")?),
+                None => ("another worker".to_string(), "a moment ago".to_string()),
+            };
+            return Err(StoreError::Locked { key: key.to_string(), holder, since, expires: "its end".to_string() });
+        };
+        sqlx::query(
+            "INSERT INTO locks (key, holder, pid, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, pid = excluded.pid,
+               acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
+        )
+        .bind(key)
+        .bind(holder)
+        .bind(i64::from(std::process::id()))
+        .bind(now())
+        .bind("while its holder's connection lasts")
+        .execute(&mut *connection)
+        .await?;
+        held.insert(key.to_string(), connection);
+        Ok(())
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
-        let known = MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0);
+        let known = known_version();
         // A file that is not SQLite at all, or SQLite without our tables but with others, is foreign.
         let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
             .fetch_all(&self.pool)
@@ -340,7 +507,7 @@ impl SqliteStore {
                 return Err(StoreError::Newer { path: self.path.clone(), found, known });
             }
         }
-        Ok(migrator().run(&self.pool).await?)
+        Ok(migrator(Backend::Sqlite).run(&self.pool).await?)
     }
 
     /// The pool, for the service's own tables (`service/records.rs`).
@@ -349,6 +516,8 @@ impl SqliteStore {
     }
 
     pub async fn close(self) {
+        // The connections that hold run locks go first (closing the pool waits for every connection).
+        self.held.lock().await.clear();
         self.pool.close().await;
     }
 
@@ -380,7 +549,7 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
+impl Store for StateStore {
     async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query(
             "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -493,6 +662,9 @@ impl Store for SqliteStore {
     }
 
     async fn acquire_lock(&self, key: &str, holder: &str, minutes: i64) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return self.acquire_advisory_lock(key, holder).await;
+        }
         let now = jiff::Timestamp::now();
         let expires = now.checked_add(jiff::SignedDuration::from_mins(minutes)).unwrap_or(now);
         // BEGIN IMMEDIATE takes SQLite's write lock first, so two runs cannot both see the lock free.
@@ -519,7 +691,9 @@ impl Store for SqliteStore {
                 }
             }
             sqlx::query(
-                "INSERT OR REPLACE INTO locks (key, holder, pid, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO locks (key, holder, pid, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, pid = excluded.pid,
+                   acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
             )
             .bind(key)
             .bind(holder)
@@ -537,6 +711,10 @@ impl Store for SqliteStore {
     }
 
     async fn release_lock(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        let held = self.held.lock().await.remove(key);
+        if let Some(mut connection) = held {
+            sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(key).execute(&mut *connection).await?;
+        }
         sqlx::query("DELETE FROM locks WHERE key = $1 AND holder = $2")
             .bind(key)
             .bind(holder)

@@ -1,7 +1,7 @@
 //! `runs`, `issues`, `log`: the history in the state database.
 
 use super::{Context, ExitStatus, load_settings};
-use crate::store::{SqliteStore, Store as _};
+use crate::store::{StateStore, Store as _};
 
 pub enum History {
     Runs(i64),
@@ -12,11 +12,11 @@ pub enum History {
 pub async fn show(context: &Context<'_>, what: History) -> anyhow::Result<ExitStatus> {
     let Some(settings) = load_settings(context) else { return Ok(ExitStatus::Error) };
     let printer = context.printer;
-    if !settings.state.path.exists() {
+    if settings.state.url.is_none() && !settings.state.path.exists() {
         printer.line(format!("No runs yet: {} does not exist.", settings.state.path.display()));
         return Ok(ExitStatus::Success);
     }
-    let store = SqliteStore::open(&settings.state.path).await?;
+    let store = StateStore::open_at(&settings.state.location()).await?;
     match what {
         History::Runs(limit) => printer.records(&store.runs(limit).await?),
         History::Issues(run) => {

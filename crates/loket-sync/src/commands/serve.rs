@@ -20,9 +20,13 @@ async fn open(context: &Context<'_>, store: &ServiceStore, fixed_today: bool) ->
         (None, None) => KeySource::None,
     };
     let clock: Arc<dyn Clock> = if fixed_today { Arc::new(FixedDate(context.today)) } else { Arc::new(SystemClock) };
-    Service::open(&store.state, key, clock)
+    let location = match store.database_url.as_deref().filter(|url| !url.is_empty()) {
+        Some(url) => crate::store::Location::Postgres(SecretString::from(url.to_string())),
+        None => crate::store::Location::File(store.state.clone()),
+    };
+    Service::open_at(&location, key, clock)
         .await
-        .with_context(|| format!("the service's state store {} cannot be used", store.state.display()))
+        .with_context(|| format!("the service's state store {} cannot be used", location.shown()))
 }
 
 pub async fn serve(

@@ -12,7 +12,7 @@ use crate::journal::{CrashPoint, Journal};
 use crate::report;
 use crate::runner::{self, Connections, PlanError, Planned};
 use crate::settings::Settings;
-use crate::store::{self, RunEnd, SqliteStore, Store as _};
+use crate::store::{self, RunEnd, StateStore, Store as _};
 
 /// What `plan` was asked to do.
 pub struct PlanOptions<'a> {
@@ -48,10 +48,10 @@ async fn plan_or_report(
 
 /// The history, when there is one (`plan` never creates the state file), for drift notes.
 async fn drift_notes(context: &Context<'_>, settings: &Settings, plan: &engine::Plan) -> Vec<String> {
-    if !settings.state.path.exists() {
+    if settings.state.url.is_none() && !settings.state.path.exists() {
         return Vec::new();
     }
-    match SqliteStore::open(&settings.state.path).await {
+    match StateStore::open_at(&settings.state.location()).await {
         Ok(store) => crate::drift::notes(&store, plan).await,
         Err(error) => {
             context.printer.warn(format!(
@@ -96,14 +96,15 @@ pub async fn plan(context: &Context<'_>, options: PlanOptions<'_>) -> anyhow::Re
 pub async fn sync(context: &Context<'_>, options: SyncOptions<'_>) -> anyhow::Result<ExitStatus> {
     let Some(settings) = load_settings(context) else { return Ok(ExitStatus::Error) };
     let connections = connections::from_settings(&settings)?;
-    for (file, mode) in crate::files::open_to_others(&settings.state.path) {
+    let file = settings.state.url.is_none().then_some(settings.state.path.as_path());
+    for (file, mode) in file.map(crate::files::open_to_others).unwrap_or_default() {
         context.printer.warn(format!(
             "{} holds payroll data and can be read or written by others (mode {mode:o}); make it private: chmod 600 {}",
             file.display(),
             file.display()
         ));
     }
-    let store = Arc::new(SqliteStore::open(&settings.state.path).await?);
+    let store = Arc::new(StateStore::open_at(&settings.state.location()).await?);
     let holder = format!("{} (process {})", settings.state.who, std::process::id());
     let key = settings.sync.legal_entity.clone();
     store.acquire_lock(&key, &holder, settings.state.lock_minutes).await?;
@@ -122,7 +123,7 @@ async fn sync_locked(
     context: &Context<'_>,
     settings: &Settings,
     connections: &Connections,
-    store: &Arc<SqliteStore>,
+    store: &Arc<StateStore>,
     options: &SyncOptions<'_>,
 ) -> anyhow::Result<ExitStatus> {
     let (today, printer) = (context.today, context.printer);

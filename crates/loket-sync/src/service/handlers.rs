@@ -307,7 +307,7 @@ pub(super) async fn metrics(State(api): ApiState) -> Answer {
     let connections = scalar("SELECT COUNT(*) FROM connections").await?;
     let pending = scalar("SELECT COUNT(*) FROM plans WHERE status = 'pending'").await?;
     let runs = scalar("SELECT COUNT(*) FROM runs").await?;
-    let writes = scalar("SELECT COALESCE(SUM(writes_sent), 0) FROM runs").await?;
+    let writes = scalar("SELECT CAST(COALESCE(SUM(writes_sent), 0) AS BIGINT) FROM runs").await?;
     let failures = scalar("SELECT COUNT(*) FROM runs WHERE errors > 0").await?;
     let mut text = String::new();
     for (name, help, value) in [

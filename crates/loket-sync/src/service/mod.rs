@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{StateStore, StoreError};
 use crypto::{KeyError, SecretKey};
 use records::Records;
 use users::Throttle;
@@ -79,7 +79,7 @@ pub enum ServiceError {
 
 /// The service: the state store, the key of its secrets, the clock, and the login throttle.
 pub struct Service {
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<StateStore>,
     pub records: Records,
     key: Option<Arc<SecretKey>>,
     pub clock: Arc<dyn Clock>,
@@ -104,7 +104,17 @@ impl Service {
     /// Opens the store. Without a key the service starts only while the store holds no secret: a key that
     /// goes missing is an error at start, not a failed run later.
     pub async fn open(path: &Path, key: KeySource<'_>, clock: Arc<dyn Clock>) -> Result<Service, ServiceError> {
-        let store = Arc::new(SqliteStore::open(path).await?);
+        Service::open_at(&crate::store::Location::File(path.to_path_buf()), key, clock).await
+    }
+
+    /// `open`, with the store where `location` says (a SQLite file, or a PostgreSQL database that several
+    /// workers share).
+    pub async fn open_at(
+        location: &crate::store::Location,
+        key: KeySource<'_>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Service, ServiceError> {
+        let store = Arc::new(StateStore::open_at(location).await?);
         let records = Records { pool: store.pool().clone() };
         let key = match key {
             KeySource::None => None,

@@ -201,7 +201,7 @@ impl Records {
             "UPDATE loket_logins SET tokens_sealed = COALESCE($1, tokens_sealed), needs_login = $2 WHERE id = $3",
         )
         .bind(tokens_sealed)
-        .bind(tokens_sealed.is_none())
+        .bind(i64::from(tokens_sealed.is_none()))
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -262,13 +262,21 @@ impl Records {
     }
 
     /// Records that the schedule made a plan at `at`.
-    pub async fn mark_scheduled(&self, id: i64, at: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE connections SET last_scheduled_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Takes a connection's due slot for this worker: moves `last_scheduled_at` from what this worker read
+    /// (`seen`) to `at`, in one statement. Of several workers that saw the same slot due, exactly one moves
+    /// it (the others find it moved and take nothing), on PostgreSQL across machines as on SQLite.
+    pub async fn claim_slot(&self, id: i64, seen: Option<&str>, at: &str) -> Result<bool, StoreError> {
+        let moved = sqlx::query(
+            "UPDATE connections SET last_scheduled_at = $1
+             WHERE id = $2 AND (last_scheduled_at = $3 OR (last_scheduled_at IS NULL AND $4 IS NULL))",
+        )
+        .bind(at)
+        .bind(id)
+        .bind(seen)
+        .bind(seen)
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected() == 1)
     }
 
     pub async fn delete_connection(&self, id: i64) -> Result<bool, StoreError> {

@@ -59,10 +59,17 @@ impl Service {
             if last.is_some_and(|last| last >= slot) {
                 continue;
             }
-            // Marked first: a plan that fails is not retried every tick until the next slot.
-            if let Err(error) = self.records.mark_scheduled(connection.id, &now.to_string()).await {
-                tracing::error!(error = %engine::errors::chain(&error), "the schedule cannot be recorded");
-                continue;
+            // Taken first, in one statement: of several workers that see this slot due, one takes it, and a
+            // plan that fails is not retried every tick until the next slot.
+            let seen = connection.last_scheduled_at.as_deref();
+            match self.records.claim_slot(connection.id, seen, &now.to_string()).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    // Nothing is started that cannot be recorded; the next tick tries again.
+                    tracing::error!(error = %engine::errors::chain(&error), "the schedule cannot be recorded");
+                    continue;
+                }
             }
             // Four eyes outrank auto mode: such a plan always waits.
             let mode = if connection.approvals_required >= 2 { "review" } else { connection.mode.as_str() };
@@ -82,6 +89,7 @@ impl Service {
             };
             done.push(Scheduled { connection_id: connection.id, plan_id, outcome });
         }
+        tracing::info!(taken = done.len(), "tick done");
         done
     }
 

@@ -24,6 +24,16 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl StateSettings {
+    /// Where the state is: the PostgreSQL database when one is given, else the SQLite file.
+    pub fn location(&self) -> crate::store::Location {
+        match &self.url {
+            Some(url) => crate::store::Location::Postgres(url.clone()),
+            None => crate::store::Location::File(self.path.clone()),
+        }
+    }
+}
+
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Line 0: the file as a whole (it is missing or unreadable), not a place in it.
@@ -65,6 +75,8 @@ pub struct LoketSettings {
 pub struct StateSettings {
     /// The SQLite file of runs, issues and the audit journal.
     pub path: PathBuf,
+    /// A PostgreSQL database instead (`[state] url` or `DATABASE_URL`).
+    pub url: Option<secrecy::SecretString>,
     /// A lock left by a killed run expires after this many minutes.
     pub lock_minutes: i64,
     /// Who runs loket-sync (recorded with each run).
@@ -117,7 +129,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
         "max_delete_fraction", "max_wage_decrease_fraction",
     ]),
     ("state", &[
-        "path", "lock_minutes",
+        "path", "url", "lock_minutes",
     ]),
     ("mappings", &[
         "personio_type", "benefit_component", "deduction_component",
@@ -255,6 +267,31 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     let state = reader.optional(section("state"), known_keys("state"));
     let state_path = base.join(reader.string(&state, "path", false).unwrap_or_else(|| "loket-sync.db".to_string()));
     let lock_minutes = reader.integer(&state, "lock_minutes", 1..=24 * 60).unwrap_or(30);
+    let url = match env.var(crate::env::DATABASE_URL).filter(|url| !url.is_empty()) {
+        Some(url) => Some(url),
+        None => reader.string(&state, "url", false),
+    };
+    if let Some(text) = &url {
+        match url::Url::parse(text) {
+            Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => {
+                if parsed.password().is_some() && env.var(crate::env::DATABASE_URL).is_none() {
+                    reader.refuse(
+                        &state,
+                        "url",
+                        "a password never goes in the file: give it in PGPASSWORD, or the whole URL in DATABASE_URL",
+                    );
+                }
+            }
+            _ => reader.refuse(
+                &state,
+                "url",
+                format!(
+                    "`{}` is not a PostgreSQL URL such as postgres://loket-sync@db.example.nl/loket_sync",
+                    crate::store::without_password(text)
+                ),
+            ),
+        }
+    }
     let who = env
         .var(crate::env::USER)
         .or_else(|| env.var(crate::env::USERNAME))
@@ -303,7 +340,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Environment) -> Result<Settings,
     }
     Ok(Settings {
         path: path.to_path_buf(),
-        state: StateSettings { path: state_path, lock_minutes, who },
+        state: StateSettings { path: state_path, url: url.map(secrecy::SecretString::from), lock_minutes, who },
         personio: PersonioSettings {
             base_url: personio_url,
             client_id: personio_client_id,

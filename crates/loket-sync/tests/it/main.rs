@@ -1,6 +1,18 @@
 //! The binary end to end (assert_cmd) against the emulators: every scenario file through `scenario run`,
 //! `plan` exit codes, `sync`, `init`, `connect loket`, bad configuration files, and the demo.
 
+/// Tests that run on each state store, SQLite and PostgreSQL: the same tests for both stores.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[test] fn $name() { super::$name(super::Db::Sqlite) } )*
+        }
+        mod on_postgres {
+            $( #[test] fn $name() { super::$name(super::Db::Postgres) } )*
+        }
+    };
+}
+
 mod house;
 mod requests;
 mod safety;
@@ -86,6 +98,57 @@ fn scenario_run_says_which_file_is_missing_or_not_a_scenario_and_runs_the_rest()
     assert!(stdout.contains(&format!("PASS {}", good.display())), "{stdout}");
 }
 
+/// The state store a test runs on: the SQLite file (the default), or a fresh PostgreSQL database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server of the tests: `LOKET_SYNC_TEST_POSTGRES` (a server where the tests may create
+/// databases; `.ci/run` starts one), else one started for this test process by `scripts/test-postgres.sh`
+/// from the machine's PostgreSQL binaries, which stops by itself when the process ends.
+fn postgres_server() -> &'static str {
+    static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var("LOKET_SYNC_TEST_POSTGRES")
+            && !url.is_empty()
+        {
+            return url.trim_end_matches('/').to_string();
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-postgres.sh");
+        let directory = std::env::temp_dir().join(format!("loket-sync-it-postgres-{}", std::process::id()));
+        let output = std::process::Command::new("bash")
+            .arg(script)
+            .arg("start")
+            .arg(&directory)
+            .arg(free_port().to_string())
+            .arg(std::process::id().to_string())
+            .output()
+            .expect("scripts/test-postgres.sh runs");
+        assert!(output.status.success(), "PostgreSQL for the tests: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    })
+}
+
+/// A fresh, empty database on the tests' server, for one test; its URL.
+fn fresh_database(name: &str) -> String {
+    use sqlx::{Connection as _, Executor as _};
+    let server = postgres_server();
+    let database: String = format!("it_{}_{}", name, std::process::id())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut admin = sqlx::postgres::PgConnection::connect(&format!("{server}/postgres")).await.unwrap();
+        admin.execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str()).await.unwrap();
+        admin.execute(format!("CREATE DATABASE {database}").as_str()).await.unwrap();
+        admin.close().await.unwrap();
+    });
+    format!("{server}/{database}")
+}
+
 /// Both emulators seeded from a scenario file, a configuration pointing at them, and tokens on disk.
 struct Site {
     directory: PathBuf,
@@ -93,8 +156,20 @@ struct Site {
     loket: LoketEmulator,
     personio: PersonioEmulator,
     scenario: Scenario,
+    /// The PostgreSQL database of `[state] url`, when the site runs on one.
+    database_url: Option<String>,
     _runtime: tokio::runtime::Runtime,
     _servers: (Running, Running),
+}
+
+impl Site {
+    /// Where the site's state is.
+    fn state_location(&self) -> loket_sync::store::Location {
+        match &self.database_url {
+            Some(url) => loket_sync::store::Location::Postgres(secrecy::SecretString::from(url.clone())),
+            None => loket_sync::store::Location::File(self.directory.join("loket-sync.db")),
+        }
+    }
 }
 
 /// A loopback port that is free now (for `connect loket`'s redirect listener).
@@ -111,6 +186,16 @@ fn site(file: &str, name: &str, tokens: bool) -> Site {
 }
 
 fn site_from(scenario: Scenario, name: &str, tokens: bool) -> Site {
+    site_on(scenario, name, tokens, Db::Sqlite)
+}
+
+/// `site_from`, its state in the store `db` says (on PostgreSQL a fresh database named after the test).
+fn site_on(scenario: Scenario, name: &str, tokens: bool, db: Db) -> Site {
+    let name = match db {
+        Db::Sqlite => name.to_string(),
+        Db::Postgres => format!("pg-{name}"),
+    };
+    let name = name.as_str();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let loket = LoketEmulator::new(scenario.loket.clone()).unwrap();
     let personio = PersonioEmulator::new(scenario.personio.clone()).unwrap();
@@ -163,6 +248,11 @@ income_number_attribute = "{income_number_attribute}"
         employee_number_attribute = scenario.engine_config().employee_number_attribute,
         income_number_attribute = scenario.engine_config().income_number_attribute,
     );
+    let database_url = (db == Db::Postgres).then(|| fresh_database(name));
+    let text = match &database_url {
+        Some(url) => format!("{text}\n[state]\nurl = \"{url}\"\n"),
+        None => text,
+    };
     let config = directory.join("loket-sync.toml");
     std::fs::write(&config, text).unwrap();
     if tokens {
@@ -176,6 +266,7 @@ income_number_attribute = "{income_number_attribute}"
         loket,
         personio,
         scenario,
+        database_url,
         _runtime: runtime,
         _servers: (loket_running, personio_running),
     }

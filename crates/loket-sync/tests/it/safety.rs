@@ -1,7 +1,7 @@
 //! Run safety and history: the state store, the audit journal, drift notes, the run lock, saved plans,
 //! the mass-change guard, crash convergence (G6, G7) and bad state files.
 
-use loket_sync::store::{SqliteStore, Store};
+use loket_sync::store::{StateStore, Store};
 use scenario::{LoketSection, compare_loket};
 
 use super::*;
@@ -14,9 +14,22 @@ fn stderr(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).to_string()
 }
 
-fn store(site: &Site) -> SqliteStore {
-    site._runtime.block_on(SqliteStore::open(&site.directory.join("loket-sync.db"))).unwrap()
+fn store(site: &Site) -> StateStore {
+    site._runtime.block_on(StateStore::open_at(&site.state_location())).unwrap()
 }
+
+on_both_stores!(
+    runs_issues_and_the_audit_log_are_recorded,
+    a_value_changed_in_loket_since_the_last_sync_is_pointed_out,
+    a_second_concurrent_run_is_refused_and_a_dead_runs_lock_is_taken_over,
+    a_saved_plan_is_applied_only_if_nothing_changed_since,
+    the_mass_change_guard_refuses_and_an_override_is_recorded,
+    a_crash_after_every_write_converges_on_the_next_run,
+    a_kill_9_mid_apply_converges_on_the_next_run,
+    writes_whose_answer_is_lost_converge_without_duplicates,
+    a_run_interrupted_between_the_two_writes_of_an_r6_r7_change_converges,
+    writes_are_read_back_and_a_lost_one_is_reported,
+);
 
 /// Creates the state store, then changes it by hand with one SQL statement, as someone outside loket-sync might.
 fn fresh_store_edited(site: &Site, statement: &str) {
@@ -41,9 +54,8 @@ fn records(section: &LoketSection) -> usize {
         .sum()
 }
 
-#[test]
-fn runs_issues_and_the_audit_log_are_recorded() {
-    let site = site("06-retroactive-correction-and-future-raise.json", "journal", true);
+fn runs_issues_and_the_audit_log_are_recorded(db: Db) {
+    let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "journal", true, db);
     run_in(&site, &["sync", "--yes"]).assert().code(0);
     let runs = stdout(&run_in(&site, &["runs"]).assert().code(0));
     assert!(
@@ -63,15 +75,14 @@ fn runs_issues_and_the_audit_log_are_recorded() {
     assert_eq!(rows[0].before_value.as_deref(), Some("Periodic 5000.00"));
     assert_eq!(rows[0].after_value.as_deref(), Some("Periodic 5100.00"));
 
-    let gap = site_from(scenario_file("04-salary-gap-fails-employee.json"), "journal-gap", true);
+    let gap = site_on(scenario_file("04-salary-gap-fails-employee.json"), "journal-gap", true, db);
     run_in(&gap, &["sync", "--yes"]).assert().code(2);
     let issues = stdout(&run_in(&gap, &["issues", "--run", "1"]).assert().code(0));
     assert!(issues.starts_with("salary_gap (error):\n  employee 1004: Cannot sync base salary"), "{issues}");
 }
 
-#[test]
-fn a_value_changed_in_loket_since_the_last_sync_is_pointed_out() {
-    let site = site("06-retroactive-correction-and-future-raise.json", "drift", true);
+fn a_value_changed_in_loket_since_the_last_sync_is_pointed_out(db: Db) {
+    let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "drift", true, db);
     run_in(&site, &["sync", "--yes"]).assert().code(0);
     let mut changed = site.loket.dump();
     let wage = changed.employments[0].wages.iter_mut().find(|wage| wage.start.to_string() == "2026-04-01").unwrap();
@@ -84,9 +95,8 @@ fn a_value_changed_in_loket_since_the_last_sync_is_pointed_out() {
     assert!(output.contains("loket-sync wrote Periodic 5100.00"), "{output}");
 }
 
-#[test]
-fn a_second_concurrent_run_is_refused_and_a_dead_runs_lock_is_taken_over() {
-    let site = site("06-retroactive-correction-and-future-raise.json", "lock", true);
+fn a_second_concurrent_run_is_refused_and_a_dead_runs_lock_is_taken_over(db: Db) {
+    let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "lock", true, db);
     let database = store(&site);
     // Held by a live process (this test): refused, nothing written.
     site._runtime.block_on(database.acquire_lock("1", "another run", 30)).unwrap();
@@ -94,14 +104,17 @@ fn a_second_concurrent_run_is_refused_and_a_dead_runs_lock_is_taken_over() {
     assert!(stderr(&refused).contains("another run for legal entity 1 holds the lock"), "{}", stderr(&refused));
     assert_eq!(site.loket.writes(), 0);
     site._runtime.block_on(database.release_lock("1", "another run")).unwrap();
-    // Expired: taken over.
-    site._runtime.block_on(database.acquire_lock("1", "a run long ago", 0)).unwrap();
+    // A run that is gone: its lock expired (SQLite) or went with its connection (PostgreSQL): taken over.
+    let gone = store(&site);
+    site._runtime.block_on(async {
+        gone.acquire_lock("1", "a run long ago", 0).await.unwrap();
+        gone.close().await;
+    });
     run_in(&site, &["sync", "--yes"]).assert().code(0);
 }
 
-#[test]
-fn a_saved_plan_is_applied_only_if_nothing_changed_since() {
-    let site = site("06-retroactive-correction-and-future-raise.json", "saved-plan", true);
+fn a_saved_plan_is_applied_only_if_nothing_changed_since(db: Db) {
+    let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "saved-plan", true, db);
     let plan = site.directory.join("plan.json");
     run_in(&site, &["plan", "--out"]).arg(&plan).assert().code(1);
     // The HR administrator changes a salary after the plan was made.
@@ -118,9 +131,8 @@ fn a_saved_plan_is_applied_only_if_nothing_changed_since() {
     assert!(stderr(&corrupt).contains("is not a saved plan"), "{}", stderr(&corrupt));
 }
 
-#[test]
-fn the_mass_change_guard_refuses_and_an_override_is_recorded() {
-    let site = site_from(loket_sync::demo::scenario(), "guard", true);
+fn the_mass_change_guard_refuses_and_an_override_is_recorded(db: Db) {
+    let site = site_on(loket_sync::demo::scenario(), "guard", true, db);
     run_in(&site, &["sync", "--yes"]).assert().code(2); // the demo has a salary gap: an error issue
     site.personio.load(loket_sync::demo::mass_decrease(&site.personio.dump())).unwrap();
     let writes = site.loket.writes();
@@ -142,9 +154,8 @@ fn clean_result(site: &Site, original: &LoketSection) -> LoketSection {
     site.loket.dump()
 }
 
-#[test]
-fn a_crash_after_every_write_converges_on_the_next_run() {
-    let site = site_from(loket_sync::demo::scenario(), "crash", true);
+fn a_crash_after_every_write_converges_on_the_next_run(db: Db) {
+    let site = site_on(loket_sync::demo::scenario(), "crash", true, db);
     let original = site.loket.dump();
     let clean = clean_result(&site, &original);
     let total = site.loket.writes();
@@ -168,9 +179,8 @@ fn a_crash_after_every_write_converges_on_the_next_run() {
     }
 }
 
-#[test]
-fn a_kill_9_mid_apply_converges_on_the_next_run() {
-    let site = site_from(loket_sync::demo::scenario(), "kill", true);
+fn a_kill_9_mid_apply_converges_on_the_next_run(db: Db) {
+    let site = site_on(loket_sync::demo::scenario(), "kill", true, db);
     let original = site.loket.dump();
     let clean = clean_result(&site, &original);
     for k in [3usize, 11] {
@@ -200,14 +210,13 @@ fn a_kill_9_mid_apply_converges_on_the_next_run() {
     assert!(runs.contains("did not finish"), "a killed run shows as unfinished: {runs}");
 }
 
-#[test]
-fn writes_whose_answer_is_lost_converge_without_duplicates() {
+fn writes_whose_answer_is_lost_converge_without_duplicates(db: Db) {
     for file in [
         "06-retroactive-correction-and-future-raise.json",
         "07-recurring-ends-open-historical-record.json",
         "12-absent-one-time-is-deleted.json",
     ] {
-        let site = site(file, &format!("lost-{}", &file[..2]), true);
+        let site = site_on(scenario_file(file), &format!("lost-{}", &file[..2]), true, db);
         let expected = site.scenario.expect.loket.clone().unwrap();
         // Every POST, PUT and PATCH happens and is answered 500.
         site.loket.set_faults(emulator::Faults { fail_after_commit_rate: 1.0, ..Default::default() }).unwrap();
@@ -231,9 +240,8 @@ fn writes_whose_answer_is_lost_converge_without_duplicates() {
     }
 }
 
-#[test]
-fn a_run_interrupted_between_the_two_writes_of_an_r6_r7_change_converges() {
-    let site = site("07-recurring-ends-open-historical-record.json", "r6-r7", true);
+fn a_run_interrupted_between_the_two_writes_of_an_r6_r7_change_converges(db: Db) {
+    let site = site_on(scenario_file("07-recurring-ends-open-historical-record.json"), "r6-r7", true, db);
     let expected = site.scenario.expect.loket.clone().unwrap();
     run_in(&site, &["sync", "--yes", "--crash-after-writes", "1"]).assert().code(137);
     let between = site.loket.dump();
@@ -294,9 +302,8 @@ fn bad_state_files_are_refused_without_losing_data_or_writing_to_loket() {
     assert_eq!(site.loket.writes(), 0);
 }
 
-#[test]
-fn writes_are_read_back_and_a_lost_one_is_reported() {
-    let site = site("06-retroactive-correction-and-future-raise.json", "read-back", true);
+fn writes_are_read_back_and_a_lost_one_is_reported(db: Db) {
+    let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "read-back", true, db);
     site.loket.set_faults(emulator::Faults { lose_writes: true, ..Default::default() }).unwrap();
     let output = stdout(&run_in(&site, &["sync", "--yes"]).assert().code(0));
     assert!(output.contains("warning write_unconfirmed"), "{output}");

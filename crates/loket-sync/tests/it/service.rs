@@ -14,6 +14,13 @@ use serde_json::{Value, json};
 use crate::*;
 
 mod dashboard;
+mod workers;
+
+on_both_stores!(
+    four_eyes_a_stale_plan_and_a_rejection,
+    scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto,
+    auto_mode_keeps_a_destructive_plan_for_a_human,
+);
 
 const KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0";
 const PASSWORD: &str = "correct horse battery staple";
@@ -109,6 +116,11 @@ impl Served {
 fn service_command(site: &Site, state: &Path, args: &[&str]) -> assert_cmd::Command {
     let mut command = run_in(site, args);
     command.arg("--state").arg(state).env("LOKET_SYNC_KEY", KEY).env("LOKET_SYNC_PASSWORD", PASSWORD);
+    // On PostgreSQL the service's records are in the site's database, beside its runs.
+    match &site.database_url {
+        Some(url) => command.env("DATABASE_URL", url),
+        None => command.env_remove("DATABASE_URL"),
+    };
     command
 }
 
@@ -125,7 +137,11 @@ fn served_with(file: &str, name: &str) -> Served {
 /// `served_with`, and e-mail notifications through the SMTP server at `smtp` (an `smtp://` URL).
 /// A site with its configuration imported and the four users, in a service store beside it.
 fn prepared(file: &str, name: &str) -> (Site, PathBuf) {
-    let site = site(file, name, true);
+    prepared_on(file, name, Db::Sqlite)
+}
+
+fn prepared_on(file: &str, name: &str, db: Db) -> (Site, PathBuf) {
+    let site = site_on(scenario_file(file), name, true, db);
     let state = site.directory.join("service.db");
     let config = site.config.to_str().unwrap().to_string();
     let import = service_command(&site, &state, &["connections", "import", &config]).assert().success();
@@ -138,12 +154,25 @@ fn prepared(file: &str, name: &str) -> (Site, PathBuf) {
 }
 
 fn served_full(file: &str, name: &str, smtp: Option<String>) -> Served {
-    let (site, state) = prepared(file, name);
+    served_full_on(file, name, smtp, Db::Sqlite)
+}
+
+/// `served_with` on the store `db` says.
+fn served_on(file: &str, name: &str, db: Db) -> Served {
+    served_full_on(file, name, None, db)
+}
+
+fn served_full_on(file: &str, name: &str, smtp: Option<String>, db: Db) -> Served {
+    let (site, state) = prepared_on(file, name, db);
+    let location = match &site.database_url {
+        Some(url) => loket_sync::store::Location::Postgres(SecretString::from(url.clone())),
+        None => loket_sync::store::Location::File(state.clone()),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let today = site.scenario.today;
     let base = runtime.block_on(async {
         let clock = Arc::new(FixedDate(today));
-        let mut service = Service::open(&state, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
+        let mut service = Service::open_at(&location, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
         if let Some(url) = smtp {
             service =
                 service.with_mailer(loket_sync::service::notify::Mailer::new(&url, "loket-sync@example.nl").unwrap());
@@ -296,9 +325,8 @@ fn an_imported_connection_is_planned_approved_and_applied_over_http() {
     assert!(!audit.to_string().contains("demo-secret"), "{audit}");
 }
 
-#[test]
-fn four_eyes_a_stale_plan_and_a_rejection() {
-    let served = served("svc-approvals");
+fn four_eyes_a_stale_plan_and_a_rejection(db: Db) {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "svc-approvals", db);
     let (alice_cookie, alice_csrf) = served.log_in("alice");
     let alice = Auth::Session { cookie: &alice_cookie, csrf: Some(&alice_csrf) };
     let id = connection_id(&served, &served.token("vera"));
@@ -533,9 +561,8 @@ fn a_schedule_is_read_in_amsterdam_and_one_that_never_matches_is_refused() {
 
 /// A schedule through the API, then ticks at chosen times (no sleeping): slots missed make one plan, in
 /// `review` it waits, in `auto` a plan without destructive changes is applied.
-#[test]
-fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto() {
-    let served = served_with("01-monthly-salary-first-sync.json", "svc-schedule");
+fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto(db: Db) {
+    let served = served_on("01-monthly-salary-first-sync.json", "svc-schedule", db);
     let alice = served.token("alice");
     let id = connection_id(&served, &alice);
     let path = format!("/api/v1/connections/{id}");
@@ -579,9 +606,8 @@ fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto() 
 }
 
 /// Auto mode keeps a plan that deletes for a human.
-#[test]
-fn auto_mode_keeps_a_destructive_plan_for_a_human() {
-    let served = served_with("09-missing-recurring-is-removed.json", "svc-auto-destructive");
+fn auto_mode_keeps_a_destructive_plan_for_a_human(db: Db) {
+    let served = served_on("09-missing-recurring-is-removed.json", "svc-auto-destructive", db);
     let alice = served.token("alice");
     let id = connection_id(&served, &alice);
     let (status, body) = served.call(

@@ -6,6 +6,11 @@ use loket_sync::service::web::{PAGES, i18n};
 
 use super::*;
 
+on_both_stores!(
+    every_dashboard_form_post_without_its_csrf_token_is_refused,
+    the_mapping_page_shows_every_error_at_its_field_and_saves_a_valid_mapping,
+);
+
 /// A page request with the session cookie; redirects are not followed (the status and `Location` tell).
 struct Answer {
     status: StatusCode,
@@ -56,9 +61,8 @@ fn with_ids(path: &str, connection: i64, plan: i64, run: i64) -> String {
     }
 }
 
-#[test]
-fn every_dashboard_form_post_without_its_csrf_token_is_refused() {
-    let served = served("web-csrf");
+fn every_dashboard_form_post_without_its_csrf_token_is_refused(db: Db) {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "web-csrf", db);
     let plan = pending_plan(&served);
     let (alice, csrf) = served.log_in("alice");
     let posts: Vec<&str> = PAGES.iter().filter(|(method, ..)| *method == "POST").map(|(_, path, _)| *path).collect();
@@ -184,9 +188,8 @@ fn no_dashboard_page_shows_a_secret() {
     assert!(answer.body.contains(&csrf) && !answer.body.contains(&alice));
 }
 
-#[test]
-fn the_mapping_page_shows_every_error_at_its_field_and_saves_a_valid_mapping() {
-    let served = served("web-mapping");
+fn the_mapping_page_shows_every_error_at_its_field_and_saves_a_valid_mapping(db: Db) {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "web-mapping", db);
     let (alice, csrf) = served.log_in("alice");
     let form = page(&served, "GET", "/employers/1/mapping", Some(&alice), None);
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);

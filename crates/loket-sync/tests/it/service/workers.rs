@@ -1,0 +1,168 @@
+//! Several workers (`serve` processes) on one PostgreSQL database: each due scheduled run is taken by
+//! exactly one of them, two that start at once on an empty database both come up on one schema, and a
+//! database of a newer version is refused.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+
+use loket_sync::service::connection::{self, Secrets};
+use loket_sync::store::{Location, StateStore, StoreError};
+
+use super::*;
+
+/// A `serve` worker on the site's database: the process, and its log lines as they come.
+struct Worker {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Worker {
+    fn start(site: &Site) -> Worker {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
+            .args(["--config"])
+            .arg(&site.config)
+            .args(["--today", "2026-03-15", "-v", "serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", site.database_url.as_deref().unwrap())
+            .env("LOKET_SYNC_KEY", KEY)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (sender, lines) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if sender.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Worker { child, lines }
+    }
+
+    /// Waits for a line that contains `text` (the worker says it; no sleeping), and returns it.
+    fn wait_for(&self, text: &str) -> String {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(120)) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("the worker never said `{text}`:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    fn stop(mut self) {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The number in `taken=N` of a worker's `tick done` line.
+fn taken(line: &str) -> usize {
+    let rest = line.split("taken=").nth(1).unwrap_or("0");
+    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0").parse().unwrap_or(0)
+}
+
+#[test]
+fn three_workers_take_each_of_fifty_due_runs_exactly_once() {
+    let site = site_on(scenario_file("01-monthly-salary-first-sync.json"), "workers", true, Db::Postgres);
+    let location = site.state_location();
+    let text = std::fs::read_to_string(&site.config).unwrap();
+    let issued = site.loket.issue_tokens();
+    site._runtime.block_on(async {
+        let clock = Arc::new(FixedDate(site.scenario.today));
+        let service = Service::open_at(&location, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
+        for number in 1..=50 {
+            let name = format!("employer-{number:02}");
+            let secrets = || Secrets {
+                personio_client_secret: Some(SecretString::from("demo-secret")),
+                loket_client_secret: Some(SecretString::from("demo-secret")),
+                loket_tokens: (number == 1).then(|| loket::Tokens {
+                    access_token: SecretString::from(issued.access_token.clone()),
+                    refresh_token: SecretString::from(issued.refresh_token.clone().unwrap_or_default()),
+                    expires_at: loket::auth::now_seconds() + issued.expires_in,
+                }),
+            };
+            let settings = connection::read_for_api(&name, &text, &secrets()).unwrap();
+            let saved = service.save_connection("test", &name, &settings, &text, secrets()).await.unwrap();
+            // A yearly schedule whose last slot (1 January) is after the last scheduled run: due once, now.
+            let row = loket_sync::service::records::ConnectionRow {
+                schedule: Some("0 0 1 1 *".to_string()),
+                last_scheduled_at: Some("2020-01-01T00:00:00Z".to_string()),
+                ..saved.connection
+            };
+            service.records.update_connection_policy(&row).await.unwrap();
+        }
+    });
+    // Three workers at once, each ticking at start over the same fifty due connections.
+    let workers: Vec<Worker> = (0..3).map(|_| Worker::start(&site)).collect();
+    let taken: Vec<usize> = workers.iter().map(|worker| taken(&worker.wait_for("tick done"))).collect();
+    for worker in workers {
+        worker.stop();
+    }
+    assert_eq!(taken.iter().sum::<usize>(), 50, "every due run taken once between them: {taken:?}");
+    let plans: Vec<(i64, i64)> = site._runtime.block_on(async {
+        let store = StateStore::open_at(&location).await.unwrap();
+        let rows = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT connection_id, COUNT(*) FROM plans GROUP BY connection_id ORDER BY connection_id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        store.close().await;
+        rows
+    });
+    assert_eq!(plans.len(), 50, "a plan for every connection: {plans:?}");
+    assert!(plans.iter().all(|(_, count)| *count == 1), "no run twice: {plans:?}");
+}
+
+#[test]
+fn two_workers_starting_at_once_on_an_empty_database_share_one_schema() {
+    let site = site_on(scenario_file("01-monthly-salary-first-sync.json"), "workers-empty", true, Db::Postgres);
+    let workers: Vec<Worker> = (0..2).map(|_| Worker::start(&site)).collect();
+    for worker in &workers {
+        worker.wait_for("serves on http://127.0.0.1:");
+    }
+    for worker in workers {
+        worker.stop();
+    }
+    let versions: Vec<i64> = site._runtime.block_on(async {
+        let store = StateStore::open_at(&site.state_location()).await.unwrap();
+        let versions = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        versions
+    });
+    assert_eq!(versions, vec![1, 2, 3]);
+}
+
+#[test]
+fn a_database_of_a_newer_version_is_refused_with_what_to_do() {
+    let site = site_on(scenario_file("01-monthly-salary-first-sync.json"), "workers-newer", true, Db::Postgres);
+    let location = site.state_location();
+    site._runtime.block_on(async {
+        let store = StateStore::open_at(&location).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99, 'from the future', TRUE, '\\x00', 0)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        let Err(error) = StateStore::open_at(&location).await else { panic!("a newer database is refused") };
+        assert!(matches!(error, StoreError::NewerDatabase { found: 99, known: 3, .. }), "{error}");
+        let message = error.to_string();
+        assert!(message.contains("newer loket-sync") && message.contains("use the newer version"), "{message}");
+        assert!(!message.contains("demo-secret"));
+    });
+    // A URL with a password is never shown with it.
+    let url = site.database_url.clone().unwrap().replace("postgres@", "postgres:hunter2@");
+    assert!(!Location::Postgres(SecretString::from(url)).shown().contains("hunter2"));
+}
