@@ -139,6 +139,12 @@ pub enum Command {
         /// `serve` process does; the browser tests use it so that no schedule fires while they run).
         #[arg(long)]
         no_scheduler: bool,
+        /// How often the scheduler looks for due runs and undelivered notifications, in seconds.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        tick_seconds: u64,
+        /// Test-only crash point: stop and wait after this many writes of an apply (for a kill -9).
+        #[arg(long, hide = true)]
+        pause_after_writes: Option<usize>,
     },
     /// The service's users.
     Users {

@@ -96,14 +96,29 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ScenarioAction::Check { files } => local::scenario_check(&context, &files),
             ScenarioAction::Plan { file } => local::scenario_plan(&context, &file),
         },
-        Command::Serve { listen, store, secure_cookies, public_url, smtp_url, smtp_from, demo, no_scheduler } => {
+        Command::Serve {
+            listen,
+            store,
+            secure_cookies,
+            public_url,
+            smtp_url,
+            smtp_from,
+            demo,
+            no_scheduler,
+            tick_seconds,
+            pause_after_writes,
+        } => {
             let options = crate::service::api::ApiOptions { secure_cookies, public_url };
-            let smtp = smtp_url.zip(smtp_from);
-            let scheduler = !no_scheduler;
+            let worker = serve::Worker {
+                scheduler: !no_scheduler,
+                tick: std::time::Duration::from_secs(tick_seconds),
+                crash: crate::journal::CrashPoint { exit_after: None, pause_after: pause_after_writes },
+            };
             if demo {
-                serve::serve_demo(&context, &listen, options, scheduler).await
+                serve::serve_demo(&context, &listen, options, worker).await
             } else {
-                serve::serve(&context, &listen, &store, fixed_today, options, smtp, scheduler).await
+                let smtp = smtp_url.zip(smtp_from);
+                serve::serve(&context, &listen, &store, fixed_today, options, smtp, worker).await
             }
         }
         Command::Users { action: UsersAction::Add { name, role, admin, store } } => {

@@ -29,6 +29,14 @@ async fn open(context: &Context<'_>, store: &ServiceStore, fixed_today: bool) ->
         .with_context(|| format!("the service's state store {} cannot be used", location.shown()))
 }
 
+/// How a `serve` process works beside answering requests: whether it runs the schedules, how often it
+/// looks, and (tests only) where an apply stops.
+pub struct Worker {
+    pub scheduler: bool,
+    pub tick: std::time::Duration,
+    pub crash: crate::journal::CrashPoint,
+}
+
 pub async fn serve(
     context: &Context<'_>,
     listen: &str,
@@ -36,13 +44,13 @@ pub async fn serve(
     fixed_today: bool,
     options: ApiOptions,
     smtp: Option<(String, String)>,
-    scheduler: bool,
+    worker: Worker,
 ) -> anyhow::Result<ExitStatus> {
     let mut service = open(context, store, fixed_today).await?;
     if let Some((url, from)) = smtp {
         service = service.with_mailer(crate::service::notify::Mailer::new(&url, &from).map_err(anyhow::Error::msg)?);
     }
-    run(context, listen, Arc::new(service), options, scheduler).await
+    run(context, listen, service, options, worker).await
 }
 
 /// `serve --demo`: the demo employers as connections, then the service as `serve` runs it.
@@ -50,7 +58,7 @@ pub async fn serve_demo(
     context: &Context<'_>,
     listen: &str,
     options: ApiOptions,
-    scheduler: bool,
+    worker: Worker,
 ) -> anyhow::Result<ExitStatus> {
     let today = crate::demo::scenario().today;
     let demo = crate::service::demo::start(Arc::new(FixedDate(today))).await.context("the demo cannot start")?;
@@ -63,7 +71,7 @@ pub async fn serve_demo(
     printer.note(format!("  log in as admin with the password {}", demo.admin_password));
     printer.note("  then: POST /api/v1/session, GET /api/v1/connections, POST /api/v1/connections/1/plans, …");
     let servers = demo.servers;
-    let status = run(context, listen, Arc::new(demo.service), options, scheduler).await;
+    let status = run(context, listen, demo.service, options, worker).await;
     drop(servers);
     status
 }
@@ -71,10 +79,13 @@ pub async fn serve_demo(
 async fn run(
     context: &Context<'_>,
     listen: &str,
-    service: Arc<Service>,
+    mut service: Service,
     options: ApiOptions,
-    scheduler: bool,
+    worker: Worker,
 ) -> anyhow::Result<ExitStatus> {
+    service.crash = worker.crash;
+    let service = Arc::new(service);
+    let (scheduler, tick) = (worker.scheduler, worker.tick);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; pass another address with --listen"))?;
@@ -92,13 +103,32 @@ async fn run(
             if !scheduler {
                 return;
             }
+            // While the store does not answer, no run starts (none could be recorded) and the wait doubles,
+            // up to five minutes; the first tick that finds it again runs what is due.
+            let mut failures: u32 = 0;
             loop {
-                for done in service.tick(service.clock.now()).await {
-                    tracing::info!(connection = done.connection_id, plan = ?done.plan_id, outcome = %done.outcome, "scheduled run");
-                }
-                service.deliver(service.clock.now()).await;
+                let wait = match service.records.ping().await {
+                    Ok(()) => {
+                        if failures > 0 {
+                            tracing::warn!(failures, "the state store answers again");
+                        }
+                        failures = 0;
+                        for done in service.tick(service.clock.now()).await {
+                            tracing::info!(connection = done.connection_id, plan = ?done.plan_id, outcome = %done.outcome, "scheduled run");
+                        }
+                        service.deliver(service.clock.now()).await;
+                        tick
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        let wait =
+                            (tick * 2u32.saturating_pow(failures.min(8))).min(std::time::Duration::from_secs(300));
+                        tracing::warn!(error = %engine::errors::chain(&error), retry_in_seconds = wait.as_secs(), "the state store does not answer: no run starts until it does");
+                        wait
+                    }
+                };
                 tokio::select! {
-                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                    () = tokio::time::sleep(wait) => {}
                     _ = stopped.changed() => break,
                 }
             }

@@ -39,7 +39,7 @@ pub enum Access {
 /// Every route of the service, with the least access it needs.
 /// Method, path, access, and what the route does (the OpenAPI document is made from this table).
 pub const ROUTES: &[(&str, &str, Access, &str)] = &[
-    ("GET", "/healthz", Access::Public, "Whether the service is up."),
+    ("GET", "/healthz", Access::Public, "Whether the service is up, and whether its state store answers."),
     (
         "GET",
         "/metrics",
@@ -391,6 +391,12 @@ async fn authorize(State(api): ApiState, mut request: Request, next: Next) -> Re
     Ok(next.run(request).await)
 }
 
+/// The process is up (200) whatever the store does; `store` says whether the database answers now.
+async fn healthz(State(api): ApiState) -> Response {
+    let store = if api.service.records.ping().await.is_ok() { "ok" } else { "unreachable" };
+    axum::Json(json!({"status": "ok", "store": store})).into_response()
+}
+
 /// A path that is no route: JSON under `/api`, a page elsewhere.
 async fn not_found(request: Request) -> Response {
     if request.uri().path().starts_with("/api/") || !super::web::wants_html(request.headers()) {
@@ -411,7 +417,7 @@ pub(super) fn session_cookie(options: &ApiOptions, value: &str, max_age: i64) ->
 pub fn router(service: Arc<Service>, options: ApiOptions) -> Router {
     let api = Arc::new(Api { service, options });
     Router::new()
-        .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/session", post(log_in).delete(log_out))
         .route("/api/v1/me", get(me))

@@ -89,6 +89,8 @@ pub struct Service {
     pub mailer: Option<notify::Mailer>,
     /// The HTTP client of webhooks.
     pub http: reqwest::Client,
+    /// Test-only: where an apply stops the process (`serve --pause-after-writes`, for a `kill -9`).
+    pub crash: crate::journal::CrashPoint,
     /// One Loket client per login, shared by its connections (refreshes of rotating tokens serialised).
     loket_clients: std::sync::Mutex<std::collections::HashMap<i64, Arc<loket::LoketClient>>>,
 }
@@ -139,6 +141,7 @@ impl Service {
             pending_logins: Default::default(),
             mailer: None,
             http,
+            crash: Default::default(),
             loket_clients: Default::default(),
         })
     }

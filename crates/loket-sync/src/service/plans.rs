@@ -12,7 +12,7 @@ use super::Service;
 use super::connection::ConnectionError;
 use super::records::{ApprovalRow, AuditEntry, PlanRow};
 use super::users::User;
-use crate::journal::{CrashPoint, Journal};
+use crate::journal::Journal;
 use crate::printer::Printer;
 use crate::runner::{self, PlanError, Planned};
 use crate::store::{RunEnd, RunStart, Store as _};
@@ -344,7 +344,7 @@ impl Service {
             Arc::clone(&self.store),
             run_id,
             indicatif::ProgressBar::hidden(),
-            CrashPoint::default(),
+            self.crash,
             printer,
         ));
         let applied = runner::apply(connections, &planned, &settings.sync, today, journal).await;

@@ -148,6 +148,12 @@ impl Records {
         Ok(sqlx::query_as("SELECT * FROM audit ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?)
     }
 
+    /// Whether the store answers (a worker whose database is away serves what it can and starts no run).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Whether any secret is stored (then the service refuses to start without its key).
     pub async fn holds_secrets(&self) -> Result<bool, StoreError> {
         let count: i64 =

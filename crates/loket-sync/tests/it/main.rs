@@ -133,8 +133,12 @@ fn postgres_server() -> &'static str {
 
 /// A fresh, empty database on the tests' server, for one test; its URL.
 fn fresh_database(name: &str) -> String {
+    fresh_database_on(postgres_server(), name)
+}
+
+/// A fresh, empty database on the PostgreSQL server at `server`; its URL.
+fn fresh_database_on(server: &str, name: &str) -> String {
     use sqlx::{Connection as _, Executor as _};
-    let server = postgres_server();
     let database: String = format!("it_{}_{}", name, std::process::id())
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
@@ -191,11 +195,18 @@ fn site_from(scenario: Scenario, name: &str, tokens: bool) -> Site {
 
 /// `site_from`, its state in the store `db` says (on PostgreSQL a fresh database named after the test).
 fn site_on(scenario: Scenario, name: &str, tokens: bool, db: Db) -> Site {
-    let name = match db {
-        Db::Sqlite => name.to_string(),
-        Db::Postgres => format!("pg-{name}"),
-    };
-    let name = name.as_str();
+    match db {
+        Db::Sqlite => site_at(scenario, name, tokens, None),
+        Db::Postgres => {
+            let name = format!("pg-{name}");
+            let url = fresh_database(&name);
+            site_at(scenario, &name, tokens, Some(url))
+        }
+    }
+}
+
+/// A site whose state is in the PostgreSQL database at `database_url`, or in its SQLite file.
+fn site_at(scenario: Scenario, name: &str, tokens: bool, database_url: Option<String>) -> Site {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let loket = LoketEmulator::new(scenario.loket.clone()).unwrap();
     let personio = PersonioEmulator::new(scenario.personio.clone()).unwrap();
@@ -248,7 +259,6 @@ income_number_attribute = "{income_number_attribute}"
         employee_number_attribute = scenario.engine_config().employee_number_attribute,
         income_number_attribute = scenario.engine_config().income_number_attribute,
     );
-    let database_url = (db == Db::Postgres).then(|| fresh_database(name));
     let text = match &database_url {
         Some(url) => format!("{text}\n[state]\nurl = \"{url}\"\n"),
         None => text,

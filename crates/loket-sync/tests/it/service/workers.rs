@@ -18,10 +18,15 @@ struct Worker {
 
 impl Worker {
     fn start(site: &Site) -> Worker {
+        Worker::start_with(site, &[])
+    }
+
+    fn start_with(site: &Site, args: &[&str]) -> Worker {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loket-sync"))
             .args(["--config"])
             .arg(&site.config)
             .args(["--today", "2026-03-15", "-v", "serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env("DATABASE_URL", site.database_url.as_deref().unwrap())
             .env("LOKET_SYNC_KEY", KEY)
             .env_remove("RUST_LOG")
@@ -70,16 +75,16 @@ fn taken(line: &str) -> usize {
     rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0").parse().unwrap_or(0)
 }
 
-#[test]
-fn three_workers_take_each_of_fifty_due_runs_exactly_once() {
-    let site = site_on(scenario_file("01-monthly-salary-first-sync.json"), "workers", true, Db::Postgres);
+/// `count` connections of the site's configuration in its database, in `mode`, each with a yearly schedule
+/// whose last slot (1 January) came after its last scheduled run: each is due once, now.
+fn due_connections(site: &Site, count: usize, mode: &str) {
     let location = site.state_location();
     let text = std::fs::read_to_string(&site.config).unwrap();
     let issued = site.loket.issue_tokens();
     site._runtime.block_on(async {
         let clock = Arc::new(FixedDate(site.scenario.today));
         let service = Service::open_at(&location, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
-        for number in 1..=50 {
+        for number in 1..=count {
             let name = format!("employer-{number:02}");
             let secrets = || Secrets {
                 personio_client_secret: Some(SecretString::from("demo-secret")),
@@ -92,8 +97,8 @@ fn three_workers_take_each_of_fifty_due_runs_exactly_once() {
             };
             let settings = connection::read_for_api(&name, &text, &secrets()).unwrap();
             let saved = service.save_connection("test", &name, &settings, &text, secrets()).await.unwrap();
-            // A yearly schedule whose last slot (1 January) is after the last scheduled run: due once, now.
             let row = loket_sync::service::records::ConnectionRow {
+                mode: mode.to_string(),
                 schedule: Some("0 0 1 1 *".to_string()),
                 last_scheduled_at: Some("2020-01-01T00:00:00Z".to_string()),
                 ..saved.connection
@@ -101,6 +106,22 @@ fn three_workers_take_each_of_fifty_due_runs_exactly_once() {
             service.records.update_connection_policy(&row).await.unwrap();
         }
     });
+}
+
+/// Runs a statement on the site's database, as an operator would by hand.
+fn execute(site: &Site, statement: &str) {
+    site._runtime.block_on(async {
+        let store = StateStore::open_at(&site.state_location()).await.unwrap();
+        sqlx::query(statement).execute(store.pool()).await.unwrap();
+        store.close().await;
+    });
+}
+
+#[test]
+fn three_workers_take_each_of_fifty_due_runs_exactly_once() {
+    let site = site_on(scenario_file("01-monthly-salary-first-sync.json"), "workers", true, Db::Postgres);
+    let location = site.state_location();
+    due_connections(&site, 50, "review");
     // Three workers at once, each ticking at start over the same fifty due connections.
     let workers: Vec<Worker> = (0..3).map(|_| Worker::start(&site)).collect();
     let taken: Vec<usize> = workers.iter().map(|worker| taken(&worker.wait_for("tick done"))).collect();
@@ -165,4 +186,123 @@ fn a_database_of_a_newer_version_is_refused_with_what_to_do() {
     // A URL with a password is never shown with it.
     let url = site.database_url.clone().unwrap().replace("postgres@", "postgres:hunter2@");
     assert!(!Location::Postgres(SecretString::from(url)).shown().contains("hunter2"));
+}
+
+#[test]
+fn a_worker_killed_mid_apply_leaves_an_unfinished_run_and_the_next_worker_converges() {
+    let site =
+        site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "workers-kill", true, Db::Postgres);
+    let expected = site.scenario.expect.loket.clone().unwrap();
+    due_connections(&site, 1, "auto");
+    // The first worker takes the due run, applies it in auto mode, and is killed after the first write.
+    let mut first = Worker::start_with(&site, &["--pause-after-writes", "1"]);
+    first.wait_for("paused after 1 writes");
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert_eq!(site.loket.writes(), 1);
+    let runs = String::from_utf8_lossy(&run_in(&site, &["runs"]).assert().code(0).get_output().stdout).to_string();
+    assert!(runs.contains("did not finish"), "the killed worker's run shows as unfinished: {runs}");
+    // The next due run (its slot made due again) is taken by another worker: the run lock went with the
+    // killed worker's connection, and the run converges without a duplicate (G6).
+    execute(&site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
+    let second = Worker::start(&site);
+    let line = second.wait_for("tick done");
+    second.stop();
+    assert_eq!(taken(&line), 1, "{line}");
+    let after = site.loket.dump();
+    assert!(
+        scenario::compare_loket(&expected.employments, &after.employments).is_empty(),
+        "{:?}",
+        scenario::compare_loket(&expected.employments, &after.employments)
+    );
+    assert_eq!(after.employments[0].wages.len(), expected.employments[0].wages.len(), "no duplicate");
+    assert_eq!(site.loket.writes(), 2, "only the write that was missing was sent");
+}
+
+/// A PostgreSQL server of one test's own (this test stops and starts it), stopped when the test ends.
+struct OwnServer {
+    directory: PathBuf,
+    url: String,
+}
+
+impl OwnServer {
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-postgres.sh")
+    }
+
+    fn start(name: &str) -> OwnServer {
+        let directory = std::env::temp_dir().join(format!("loket-sync-it-{}-{name}-server", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        let mut server = OwnServer { directory, url: String::new() };
+        server.url = server.up(free_port());
+        server
+    }
+
+    fn up(&self, port: u16) -> String {
+        let output = std::process::Command::new("bash")
+            .arg(OwnServer::script())
+            .arg("start")
+            .arg(&self.directory)
+            .arg(port.to_string())
+            .arg(std::process::id().to_string())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn stop(&self) {
+        let status = std::process::Command::new("bash")
+            .arg(OwnServer::script())
+            .arg("stop")
+            .arg(&self.directory)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn a_worker_whose_database_goes_away_keeps_serving_starts_no_run_and_recovers_without_a_restart() {
+    let server = OwnServer::start("away");
+    let database = fresh_database_on(&server.url, "away");
+    let site = site_at(scenario_file("01-monthly-salary-first-sync.json"), "workers-away", true, Some(database));
+    due_connections(&site, 1, "review");
+    // Its run is done; the schedule's next slot is a year away.
+    execute(&site, "UPDATE connections SET last_scheduled_at = '2099-01-01T00:00:00Z'");
+    let worker = Worker::start_with(&site, &["--tick-seconds", "1"]);
+    let address = worker.wait_for("serves on http://");
+    let base = address.split("serves on ").nth(1).unwrap().trim().to_string();
+    assert_eq!(taken(&worker.wait_for("tick done")), 0);
+
+    server.stop();
+    worker.wait_for("the state store does not answer: no run starts until it does");
+    let health: Value =
+        site._runtime.block_on(async { reqwest::get(format!("{base}/healthz")).await.unwrap().json().await.unwrap() });
+    assert_eq!(health, json!({"status": "ok", "store": "unreachable"}), "the worker still serves");
+
+    // The database comes back on the same port; the connection's run is due: the worker runs it, without
+    // a restart.
+    server.up(server.port());
+    execute(&site, "UPDATE connections SET last_scheduled_at = '2020-01-01T00:00:00Z'");
+    worker.wait_for("the state store answers again");
+    let mut line = worker.wait_for("tick done");
+    while taken(&line) == 0 {
+        line = worker.wait_for("tick done");
+    }
+    assert_eq!(taken(&line), 1, "{line}");
+    let health: Value =
+        site._runtime.block_on(async { reqwest::get(format!("{base}/healthz")).await.unwrap().json().await.unwrap() });
+    assert_eq!(health["store"], "ok");
+    worker.stop();
 }
