@@ -15,51 +15,10 @@ use std::time::{Duration, Instant};
 
 use loket_sync::runner::{self, Quiet};
 use loket_sync::scenario_run::start_local;
-use scenario::Scenario;
-use serde_json::{Value, json};
 
-fn company(employees: u64) -> Scenario {
-    let mut persons = Vec::new();
-    let mut employments = Vec::new();
-    for index in 0..employees {
-        let number = 10_000 + index;
-        let raise = index % 2 == 0;
-        let mut salaries = vec![
-            json!({"effective_from": "2024-01-01", "kind": "fixed", "interval": "MONTHLY", "value": "3600.00", "currency": "EUR"}),
-        ];
-        if raise {
-            salaries.push(json!({"effective_from": "2026-04-01", "kind": "fixed", "interval": "MONTHLY", "value": "3780.00", "currency": "EUR"}));
-        }
-        persons.push(json!({
-            "id": number, "first_name": "Employee", "last_name": number.to_string(),
-            "attributes": {"Employee number – Loket": number.to_string(), "Income number": "1"},
-            "employment": {"legal_entity": "1", "status": "ACTIVE", "start": "2019-04-01", "end": null, "weekly_hours": 40, "full_time_weekly_hours": 40},
-            "salaries": salaries,
-            "recurring": [{"type": "Car allowance", "effective_from": "2026-01-01", "interval": "MONTHLY", "value": "200.00", "currency": "EUR"}],
-            "one_time": [{"type": "Bonus", "date": "2026-03-10", "value": "100.00", "currency": "EUR"}]
-        }));
-        employments.push(json!({
-            "employee_number": number, "income_relationship_number": 1, "name": format!("Employee {number}"),
-            "start": "2019-04-01", "end": null,
-            "wages": [{"start": "2024-01-01", "type": "periodic", "amount": "3600.00", "pay_scale": null}],
-            "benefits_and_deductions": [], "payroll_period_data": []
-        }));
-    }
-    let value: Value = json!({
-        "name": "benchmark company", "today": "2026-03-15",
-        "config": {"compensation_start_date": "2026-01-01", "salary": true, "recurring": true, "one_time": true, "horizon_months": 12,
-                   "mappings": [{"personio_type": "Car allowance", "benefit_component": 7010}, {"personio_type": "Bonus", "benefit_component": 4001}]},
-        "personio": {"legal_entity": {"id": "1", "name": "Bench B.V.", "country": "NL"},
-                     "compensation_types": [{"name": "Car allowance", "category": "RECURRING"}, {"name": "Bonus", "category": "ONE_TIME"}],
-                     "persons": persons},
-        "loket": {"employer": {"name": "Bench B.V."}, "payroll_period_type": "month", "period_years": [2025, 2026, 2027], "approved_through": "2026-02",
-                  "components": [{"key": 7010, "description": "Autotoeslag", "category": 7, "kind": "payment"},
-                                 {"key": 4001, "description": "Bonus", "category": 7, "kind": "payment"}],
-                  "employments": employments},
-        "expect": {"config_error": false, "issues": []}
-    });
-    serde_json::from_value(value).expect("a valid scenario")
-}
+#[path = "common/company.rs"]
+mod company;
+use company::company;
 
 fn peak_memory_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
