@@ -67,6 +67,8 @@ struct Bureau {
     personio: emulator::PersonioEmulator,
     sections: Vec<scenario::LoketSection>,
     credentials: Vec<(String, String)>,
+    /// The custom attributes of the employee and income numbers, by id (as `check` suggests).
+    attributes: (String, String),
     servers: Vec<emulator::Running>,
 }
 
@@ -88,8 +90,10 @@ async fn bureau(employers: usize, employees: u64) -> Bureau {
         emulator::start(loket.router()).await.expect("the local Loket serves"),
         emulator::start(personio.router()).await.expect("the local Personio serves"),
     ];
+    let config = companies[0].engine_config();
+    let attributes = (config.employee_number_attribute.clone(), config.income_number_attribute.clone());
     let sections = companies.into_iter().map(|company| company.loket).collect();
-    Bureau { loket, personio, sections, credentials, servers }
+    Bureau { loket, personio, sections, credentials, attributes, servers }
 }
 
 /// Every employer as a connection in auto mode with a yearly schedule that is due now.
@@ -102,10 +106,12 @@ async fn connections(bureau: &Bureau, location: &Location) {
     for (index, (section, (client_id, secret))) in bureau.sections.iter().zip(&bureau.credentials).enumerate() {
         let number = index + 1;
         let text = format!(
-            "[personio]\nlegal_entity = \"{number}\"\nbase_url = \"{personio_url}\"\nclient_id = \"{client_id}\"\n\n[loket]\nbase_url = \"{loket_url}/v2\"\noauth_url = \"{loket_url}/oauth\"\nemployer_id = \"{}\"\npayroll_administration_id = \"{}\"\nclient_id = \"{}\"\n\n[sync]\ncompensation_start_date = \"2026-01-01\"\nsalary = true\nrecurring = true\none_time = true\nemployee_number_attribute = \"dynamic_1001\"\nincome_number_attribute = \"dynamic_1002\"\n\n[[mappings]]\npersonio_type = \"Car allowance\"\nbenefit_component = 7010\n\n[[mappings]]\npersonio_type = \"Bonus\"\nbenefit_component = 4001\n",
+            "[personio]\nlegal_entity = \"{number}\"\nbase_url = \"{personio_url}\"\nclient_id = \"{client_id}\"\n\n[loket]\nbase_url = \"{loket_url}/v2\"\noauth_url = \"{loket_url}/oauth\"\nemployer_id = \"{}\"\npayroll_administration_id = \"{}\"\nclient_id = \"{}\"\n\n[sync]\ncompensation_start_date = \"2026-01-01\"\nsalary = true\nrecurring = true\none_time = true\nemployee_number_attribute = \"{}\"\nincome_number_attribute = \"{}\"\n\n[[mappings]]\npersonio_type = \"Car allowance\"\nbenefit_component = 7010\n\n[[mappings]]\npersonio_type = \"Bonus\"\nbenefit_component = 4001\n",
             section.employer_id(),
             section.administration_id(),
             emulator::loket::DEMO_CLIENT_ID,
+            bureau.attributes.0,
+            bureau.attributes.1,
         );
         let secrets = || Secrets {
             personio_client_secret: Some(SecretString::from(secret.clone())),
@@ -172,12 +178,15 @@ fn main() {
                 })
                 .collect();
             let store = StateStore::open_at(&location).await.expect("the store");
+            // Done when every employer's run is recorded: its plan applied (or in sync, or held for a person).
             loop {
-                let finished: Vec<i64> =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE finished_at IS NOT NULL AND connection_id IS NOT NULL")
-                        .fetch_all(store.pool())
-                        .await
-                        .expect("the runs");
+                let finished: Vec<i64> = sqlx::query_scalar(
+                    "SELECT COUNT(DISTINCT plans.connection_id) FROM plans LEFT JOIN runs ON runs.id = plans.run_id
+                     WHERE plans.status = 'in_sync' OR (plans.status = 'applied' AND runs.finished_at IS NOT NULL)",
+                )
+                .fetch_all(store.pool())
+                .await
+                .expect("the runs");
                 if finished.first().copied().unwrap_or(0) as usize >= employers {
                     break;
                 }
@@ -193,14 +202,15 @@ fn main() {
                 let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
                 let _ = child.wait();
             }
+            // Each employer planned once and, with writes, applied once.
             let per_connection: Vec<(i64, i64)> =
-                sqlx::query_as("SELECT connections.id, COUNT(runs.id) FROM connections LEFT JOIN runs ON runs.connection_id = connections.id GROUP BY connections.id")
+                sqlx::query_as("SELECT connections.id, COUNT(plans.id) FROM connections LEFT JOIN plans ON plans.connection_id = connections.id GROUP BY connections.id")
                     .fetch_all(store.pool())
                     .await
                     .expect("the runs per connection");
             let doubled = per_connection.iter().filter(|(_, runs)| *runs > 1).count();
             let missed = per_connection.iter().filter(|(_, runs)| *runs == 0).count();
-            let failed: Vec<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE errors > 0")
+            let failed: Vec<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE errors > 0 OR finished_at IS NULL")
                 .fetch_all(store.pool())
                 .await
                 .expect("the failed runs");
