@@ -314,6 +314,21 @@ pub fn values(write: &Write) -> (Option<String>, Option<String>) {
     }
 }
 
+/// Who holds a run lock and since when (the row is replaced by each new holder).
+const LOCK_ROW: &str = "INSERT INTO locks (key, holder, pid, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, pid = excluded.pid,
+       acquired_at = excluded.acquired_at, expires_at = excluded.expires_at";
+
+/// The id of the row an `INSERT … RETURNING id` made. Through the Any driver SQLite's answer to such a
+/// statement is lost by `fetch_one`; `fetch_all` keeps it.
+pub(crate) async fn inserted_id<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    pool: &AnyPool,
+) -> Result<i64, StoreError> {
+    let rows = query.fetch_all(pool).await?;
+    Ok(rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get::<i64, _>("id")?)
+}
+
 /// Every SQLite connection's settings: wait for a busy writer, write-ahead logging, foreign keys enforced.
 const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
 
@@ -447,18 +462,14 @@ impl StateStore {
             };
             return Err(StoreError::Locked { key: key.to_string(), holder, since, expires: "its end".to_string() });
         };
-        sqlx::query(
-            "INSERT INTO locks (key, holder, pid, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, pid = excluded.pid,
-               acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
-        )
-        .bind(key)
-        .bind(holder)
-        .bind(i64::from(std::process::id()))
-        .bind(now())
-        .bind("while its holder's connection lasts")
-        .execute(&mut *connection)
-        .await?;
+        sqlx::query(LOCK_ROW)
+            .bind(key)
+            .bind(holder)
+            .bind(i64::from(std::process::id()))
+            .bind(now())
+            .bind("while its holder's connection lasts")
+            .execute(&mut *connection)
+            .await?;
         held.insert(key.to_string(), connection);
         Ok(())
     }
@@ -551,19 +562,15 @@ impl StateStore {
 
 impl Store for StateStore {
     async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError> {
-        let id = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(run.command)
         .bind(now())
         .bind(run.who)
         .bind(run.run_date.to_string())
-        .bind(i64::from(run.allow_mass_changes))
-        .fetch_all(&self.pool)
-        .await?
-        .first()
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get::<i64, _>("id")?;
+        .bind(i64::from(run.allow_mass_changes));
+        let id = crate::store::inserted_id(query, &self.pool).await?;
         Ok(id)
     }
 
@@ -690,18 +697,14 @@ impl Store for StateStore {
                     });
                 }
             }
-            sqlx::query(
-                "INSERT INTO locks (key, holder, pid, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, pid = excluded.pid,
-                   acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
-            )
-            .bind(key)
-            .bind(holder)
-            .bind(i64::from(std::process::id()))
-            .bind(now.to_string())
-            .bind(expires.to_string())
-            .execute(&mut *connection)
-            .await?;
+            sqlx::query(LOCK_ROW)
+                .bind(key)
+                .bind(holder)
+                .bind(i64::from(std::process::id()))
+                .bind(now.to_string())
+                .bind(expires.to_string())
+                .execute(&mut *connection)
+                .await?;
             Ok(())
         }
         .await;

@@ -2,7 +2,7 @@
 //! tokens, plans, approvals and the audit journal. SQL only; what the rows mean is in the modules beside.
 
 use serde::Serialize;
-use sqlx::{AnyPool, Row as _};
+use sqlx::AnyPool;
 
 use crate::store::StoreError;
 
@@ -184,7 +184,7 @@ impl Records {
     }
 
     pub async fn insert_login(&self, login: &LoginRow) -> Result<i64, StoreError> {
-        let id = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO loket_logins (base_url, oauth_url, client_id, client_secret_sealed, tokens_sealed, needs_login) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(&login.base_url)
@@ -192,12 +192,8 @@ impl Records {
         .bind(&login.client_id)
         .bind(&login.client_secret_sealed)
         .bind(&login.tokens_sealed)
-        .bind(login.needs_login.stored())
-        .fetch_all(&self.pool)
-        .await?
-        .first()
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get::<i64, _>("id")?;
+        .bind(login.needs_login.stored());
+        let id = crate::store::inserted_id(query, &self.pool).await?;
         Ok(id)
     }
 
@@ -305,18 +301,14 @@ impl Records {
     }
 
     pub async fn insert_user(&self, name: &str, role: &str, password_hash: &str) -> Result<i64, StoreError> {
-        let id = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
         .bind(role)
         .bind(password_hash)
-        .bind(now())
-        .fetch_all(&self.pool)
-        .await?
-        .first()
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get::<i64, _>("id")?;
+        .bind(now());
+        let id = crate::store::inserted_id(query, &self.pool).await?;
         Ok(id)
     }
 
@@ -357,18 +349,14 @@ impl Records {
     }
 
     pub async fn insert_api_token(&self, token_hash: &str, user_id: i64, name: &str) -> Result<i64, StoreError> {
-        let id = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(token_hash)
         .bind(user_id)
         .bind(name)
-        .bind(now())
-        .fetch_all(&self.pool)
-        .await?
-        .first()
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get::<i64, _>("id")?;
+        .bind(now());
+        let id = crate::store::inserted_id(query, &self.pool).await?;
         Ok(id)
     }
 
@@ -382,7 +370,7 @@ impl Records {
     }
 
     pub async fn insert_plan(&self, plan: &PlanRow) -> Result<i64, StoreError> {
-        let id = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(plan.connection_id)
@@ -393,12 +381,8 @@ impl Records {
         .bind(&plan.fingerprint)
         .bind(&plan.document)
         .bind(plan.writes)
-        .bind(now())
-        .fetch_all(&self.pool)
-        .await?
-        .first()
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get::<i64, _>("id")?;
+        .bind(now());
+        let id = crate::store::inserted_id(query, &self.pool).await?;
         Ok(id)
     }
 

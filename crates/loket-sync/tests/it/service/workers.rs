@@ -306,3 +306,43 @@ fn a_worker_whose_database_goes_away_keeps_serving_starts_no_run_and_recovers_wi
     assert_eq!(health["store"], "ok");
     worker.stop();
 }
+
+#[test]
+fn a_plan_approved_on_two_workers_at_once_is_applied_once() {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-approve", Db::Postgres);
+    // A second worker on the same database, with its own API.
+    let location = served.site.state_location();
+    let second = served.runtime.block_on(async {
+        let clock = Arc::new(FixedDate(served.site.scenario.today));
+        let service = Service::open_at(&location, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(api::serve(listener, Arc::new(service), ApiOptions::default(), std::future::pending()));
+        format!("http://{address}")
+    });
+    let (olga, otto) = (served.token("olga"), served.token("otto"));
+    let id = connection_id(&served, &olga);
+    let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), None);
+    assert_eq!(status, StatusCode::CREATED, "{plan}");
+    let writes = plan["writes"].as_u64().unwrap() as usize;
+    let approve = format!("/api/v1/plans/{}/approve", plan["id"]);
+    let answers: Vec<(StatusCode, Value)> = served.runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let first = http.post(format!("{}{approve}", served.base)).bearer_auth(&olga).send();
+        let second = http.post(format!("{second}{approve}")).bearer_auth(&otto).send();
+        let (first, second) = tokio::join!(first, second);
+        let mut answers = Vec::new();
+        for answer in [first.unwrap(), second.unwrap()] {
+            let status = answer.status();
+            answers.push((status, answer.json().await.unwrap_or(Value::Null)));
+        }
+        answers
+    });
+    let applied = answers.iter().filter(|(_, body)| body["outcome"] == "applied").count();
+    assert_eq!(applied, 1, "one apply between the two workers: {answers:?}");
+    assert!(
+        answers.iter().any(|(status, _)| *status == StatusCode::CONFLICT),
+        "the other approval is told the plan is decided or being applied: {answers:?}"
+    );
+    assert_eq!(served.site.loket.writes(), writes, "every write sent once");
+}
