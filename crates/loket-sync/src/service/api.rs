@@ -397,6 +397,22 @@ async fn healthz(State(api): ApiState) -> Response {
     axum::Json(json!({"status": "ok", "store": store})).into_response()
 }
 
+/// An approval, on a task of its own: a client (a browser, a proxy) that stops waiting does not cut the
+/// apply short between two writes; it finishes and is recorded.
+pub(super) async fn approve_to_the_end(
+    service: &Arc<Service>,
+    user: &User,
+    plan_id: i64,
+    comment: Option<String>,
+) -> Result<super::plans::Decision, ApiError> {
+    let (service, user) = (Arc::clone(service), user.clone());
+    let applying = tokio::spawn(async move { service.approve(&user, plan_id, comment.as_deref()).await });
+    match applying.await {
+        Ok(decision) => Ok(decision?),
+        Err(error) => Err(internal(&error)),
+    }
+}
+
 /// A path that is no route: JSON under `/api`, a page elsewhere.
 async fn not_found(request: Request) -> Response {
     if request.uri().path().starts_with("/api/") || !super::web::wants_html(request.headers()) {

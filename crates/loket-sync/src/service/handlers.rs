@@ -16,7 +16,6 @@ use super::notify::{NewNotification, NotifyError};
 use super::policy::{PolicyChange, PolicyError};
 use super::users::{self, LoginError, Role, UserError};
 use crate::store::Store as _;
-use std::sync::Arc;
 
 pub(super) type Answer = Result<Response, ApiError>;
 
@@ -238,14 +237,7 @@ fn decision_body(body: &Bytes) -> Result<DecisionBody, ApiError> {
 pub(super) async fn approve(State(api): ApiState, caller: Caller, Path(text): Path<String>, body: Bytes) -> Answer {
     let plan_id = id(&text, "plan")?;
     let comment = decision_body(&body)?.comment;
-    // The apply runs on a task of its own: a client (or a proxy) that stops waiting does not cut it short
-    // between two writes; it finishes and is recorded.
-    let service = Arc::clone(&api.service);
-    let applying = tokio::spawn(async move { service.approve(&caller.user, plan_id, comment.as_deref()).await });
-    match applying.await {
-        Ok(decision) => ok(decision?),
-        Err(error) => Err(super::api::internal(&error)),
-    }
+    ok(super::api::approve_to_the_end(&api.service, &caller.user, plan_id, comment).await?)
 }
 
 pub(super) async fn reject(State(api): ApiState, caller: Caller, Path(text): Path<String>, body: Bytes) -> Answer {

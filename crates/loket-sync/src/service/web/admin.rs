@@ -338,9 +338,3 @@ fn rules_markup(text: &str) -> Markup {
         }
     }
 }
-
-impl PageError {
-    pub(super) fn from_api(lang: Lang, error: ApiError) -> PageError {
-        PageError { lang, status: error.status, message: error.message, details: error.details }
-    }
-}

@@ -74,6 +74,16 @@ pub(super) async fn state_of(api: &Api, row: &ConnectionRow) -> Result<EmployerS
     })
 }
 
+/// Every connection with its state, for the employers page.
+async fn employers(api: &Api, page: &Page) -> Result<(Vec<ConnectionRow>, Vec<EmployerState>), PageError> {
+    let rows = api.service.records.connections().await.map_err(|error| page.fail(error))?;
+    let mut states = Vec::new();
+    for row in &rows {
+        states.push(state_of(api, row).await.map_err(|error| page.fail(error))?);
+    }
+    Ok((rows, states))
+}
+
 /// The CSS class of a state (its colour and icon).
 pub(super) fn state_class(state: &str) -> &'static str {
     match state {
@@ -109,11 +119,7 @@ pub(super) async fn list(
     page: Page,
     Query(query): Query<Vec<(String, String)>>,
 ) -> PageResult {
-    let rows = api.service.records.connections().await.map_err(|error| page.fail(error))?;
-    let mut states = Vec::new();
-    for row in &rows {
-        states.push(state_of(&api, row).await.map_err(|error| page.fail(error))?);
-    }
+    let (rows, states) = employers(&api, &page).await?;
     let content =
         list_content(&page, &rows, &states, query.iter().find(|(k, _)| k == "notice").map(|(_, v)| v.as_str()), &[]);
     Ok(page.render(page.t("Employers"), content))
@@ -219,11 +225,7 @@ pub(super) async fn add(State(api): State<Arc<Api>>, page: Page, body: Bytes) ->
             if error.status.is_server_error() {
                 return Err(page.fail(error));
             }
-            let rows = api.service.records.connections().await.map_err(|error| page.fail(error))?;
-            let mut states = Vec::new();
-            for row in &rows {
-                states.push(state_of(&api, row).await.map_err(|error| page.fail(error))?);
-            }
+            let (rows, states) = employers(&api, &page).await?;
             let errors: Vec<String> = std::iter::once(error.message).chain(error.details).collect();
             let mut response = page.render(page.t("Employers"), list_content(&page, &rows, &states, None, &errors));
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -104,8 +104,7 @@ impl Page {
 
     /// A refusal of the service shown as a page: its status, its message, its details.
     pub(super) fn fail(&self, error: impl Into<ApiError>) -> PageError {
-        let error: ApiError = error.into();
-        PageError { lang: self.lang, status: error.status, message: error.message, details: error.details }
+        PageError::from_api(self.lang, error.into())
     }
 
     /// The whole page: header with the navigation, the main content.
@@ -190,6 +189,11 @@ pub(super) struct PageError {
 impl PageError {
     pub(super) fn new(lang: Lang, status: StatusCode, message: String) -> PageError {
         PageError { lang, status, message, details: Vec::new() }
+    }
+
+    /// A refusal of the service (its status, message and details) as a page.
+    pub(super) fn from_api(lang: Lang, error: ApiError) -> PageError {
+        PageError { lang, status: error.status, message: error.message, details: error.details }
     }
 }
 
@@ -357,9 +361,7 @@ pub(crate) fn after_loket_login(headers: &HeaderMap, finished: Result<i64, ApiEr
     let lang = Lang::of(headers);
     match finished {
         Ok(_) => see_other("/?notice=loket_login_done"),
-        Err(error) => {
-            PageError { lang, status: error.status, message: error.message, details: error.details }.into_response()
-        }
+        Err(error) => PageError::from_api(lang, error).into_response(),
     }
 }
 

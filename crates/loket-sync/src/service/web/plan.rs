@@ -306,14 +306,9 @@ async fn decide(api: &Api, page: &Page, text: &str, body: &Bytes, approve: bool)
     let form = form_fields(body);
     let comment = field(&form, "comment").map(str::to_string);
     let decision = if approve {
-        // The apply runs on a task of its own: a browser that stops waiting does not cut it short.
-        let service = Arc::clone(&api.service);
-        let user = page.user.clone();
-        let applying = tokio::spawn(async move { service.approve(&user, id, comment.as_deref()).await });
-        match applying.await {
-            Ok(decision) => decision.map_err(|error| page.fail(error))?,
-            Err(error) => return Err(page.fail(super::super::api::internal(&error))),
-        }
+        super::super::api::approve_to_the_end(&api.service, &page.user, id, comment)
+            .await
+            .map_err(|error| page.fail(error))?
     } else {
         api.service.reject(&page.user, id, comment.as_deref()).await.map_err(|error| page.fail(error))?
     };
