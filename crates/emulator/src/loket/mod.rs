@@ -90,6 +90,9 @@ struct World {
     next_id: u64,
     /// The PATCH defaults of each employment as the file gives them (with their nulls), by employment id.
     defaults: HashMap<String, scenario::PeriodDataDefaultsSection>,
+    /// The section's employer and administration ids, derived once (every request looks a world up by one).
+    employer_id: String,
+    administration_id: String,
 }
 
 impl World {
@@ -103,7 +106,17 @@ impl World {
                 Some((id, employment.period_data_defaults.clone()?))
             })
             .collect();
-        Ok(World { section, state, next_id: 0, defaults })
+        let (employer_id, administration_id) = (section.employer_id(), section.administration_id());
+        Ok(World { section, state, next_id: 0, defaults, employer_id, administration_id })
+    }
+
+    /// Whether this world holds the employment or record (wage, benefit or deduction) with this id.
+    fn holds(&self, id: &str) -> bool {
+        self.state.employments.iter().any(|employment| {
+            employment.id.as_str() == id
+                || employment.wages.iter().any(|wage| wage.id.0 == id)
+                || employment.benefits_and_deductions.iter().any(|record| record.id.0 == id)
+        })
     }
 
     fn new_id(&mut self) -> RecordId {
@@ -157,6 +170,10 @@ impl std::ops::DerefMut for WorldGuard<'_> {
 /// one `load` and `dump` see, `add_employer` adds the others.
 struct Shared {
     worlds: Mutex<Vec<World>>,
+    /// Which world held an id when it was last looked up: a bureau's local Loket serves hundreds of
+    /// employers, and a scan of all their records for every request grew with their number. A hint only:
+    /// it is checked against the world before it is used. Locked after `worlds`, never before.
+    holders: Mutex<HashMap<String, usize>>,
     auth: Mutex<Auth>,
     instruments: Instruments,
 }
@@ -172,27 +189,28 @@ impl Shared {
 
     /// The world of the employer `employer_id` names, locked; a 404 otherwise.
     fn world_of_employer(&self, employer_id: &str) -> Result<WorldGuard<'_>, Refusal> {
-        self.world_where(|world| world.section.employer_id() == employer_id).ok_or_else(|| not_found().into())
+        self.world_where(|world| world.employer_id == employer_id).ok_or_else(|| not_found().into())
     }
 
     /// The world of the payroll administration `administration_id` names, locked; a 404 otherwise.
     fn world_of_administration(&self, administration_id: &str) -> Result<WorldGuard<'_>, Refusal> {
-        self.world_where(|world| world.section.administration_id() == administration_id)
-            .ok_or_else(|| not_found().into())
+        self.world_where(|world| world.administration_id == administration_id).ok_or_else(|| not_found().into())
     }
 
     /// The world that holds the employment or record (wage, benefit or deduction) with this id, locked;
     /// the first world when none does (the handler then answers 404 as it finds nothing there).
     fn world_holding(&self, id: &str) -> WorldGuard<'_> {
-        let holds = |world: &World| {
-            world.state.employments.iter().any(|employment| {
-                employment.id.as_str() == id
-                    || employment.wages.iter().any(|wage| wage.id.0 == id)
-                    || employment.benefits_and_deductions.iter().any(|record| record.id.0 == id)
-            })
-        };
         let worlds = lock(&self.worlds);
-        let index = worlds.iter().position(holds).unwrap_or(0);
+        let mut holders = lock(&self.holders);
+        let hinted = holders.get(id).copied().filter(|&index| worlds.get(index).is_some_and(|world| world.holds(id)));
+        let index = match hinted.or_else(|| worlds.iter().position(|world| world.holds(id))) {
+            Some(index) => {
+                holders.insert(id.to_string(), index);
+                index
+            }
+            None => 0,
+        };
+        drop(holders);
         WorldGuard { worlds, index }
     }
 
@@ -231,6 +249,7 @@ impl LoketEmulator {
         Ok(LoketEmulator {
             shared: Arc::new(Shared {
                 worlds: Mutex::new(vec![World::new(section)?]),
+                holders: Mutex::new(HashMap::new()),
                 auth: Mutex::new(Auth::default()),
                 instruments: Instruments::default(),
             }),
@@ -253,10 +272,7 @@ impl LoketEmulator {
         let world = World::new(section)?;
         let mut worlds = lock(&self.shared.worlds);
         let (employer, administration) = (world.section.employer_id(), world.section.administration_id());
-        if worlds
-            .iter()
-            .any(|other| other.section.employer_id() == employer || other.section.administration_id() == administration)
-        {
+        if worlds.iter().any(|other| other.employer_id == employer || other.administration_id == administration) {
             return Err(ScenarioError::Invalid {
                 field: "loket.employer".to_string(),
                 message: format!("an employer with id {employer} or administration {administration} is already served"),
@@ -270,7 +286,7 @@ impl LoketEmulator {
     pub fn employers(&self) -> Vec<(String, String)> {
         lock(&self.shared.worlds)
             .iter()
-            .map(|world| (world.section.employer_id(), world.section.administration_id()))
+            .map(|world| (world.employer_id.clone(), world.administration_id.clone()))
             .collect()
     }
 

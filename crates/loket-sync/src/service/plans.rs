@@ -80,14 +80,25 @@ impl Service {
         Ok(self.make_plan_with(connection_id, requested_by, false).await?.0)
     }
 
-    /// `make_plan`, and the plan itself (for the scheduler's auto mode).
+    /// `make_plan`, and what it was made from.
     pub(super) async fn make_plan_with(
         &self,
         connection_id: i64,
         requested_by: Option<&str>,
         allow_mass_changes: bool,
-    ) -> Result<(PlanView, engine::Plan), PlanningError> {
-        let (row, settings, connections) = self.open_connection(connection_id).await?;
+    ) -> Result<(PlanView, Planned), PlanningError> {
+        let opened = self.open_connection(connection_id).await?;
+        self.plan_opened(&opened, requested_by, allow_mass_changes).await
+    }
+
+    /// Reads both systems through an opened connection and keeps the plan (pending, or `in_sync`).
+    pub(super) async fn plan_opened(
+        &self,
+        (row, settings, connections): &(super::records::ConnectionRow, crate::settings::Settings, runner::Connections),
+        requested_by: Option<&str>,
+        allow_mass_changes: bool,
+    ) -> Result<(PlanView, Planned), PlanningError> {
+        let connection_id = row.id;
         // A login Loket no longer accepts plans nothing, and says so once, for every connection of it.
         if let Err(error) = connections.loket.ensure_token().await {
             let lost = matches!(error, loket::LoketError::OAuth(_) | loket::LoketError::NotConnected);
@@ -99,7 +110,7 @@ impl Service {
         }
         let today = self.clock.today();
         let planned =
-            runner::plan(&connections, &settings.sync, today, allow_mass_changes).await.map_err(PlanningError::Plan)?;
+            runner::plan(connections, &settings.sync, today, allow_mass_changes).await.map_err(PlanningError::Plan)?;
         let mut document = crate::report::plan_json(&planned.plan, &[]);
         // Writes that overwrite what someone changed in Loket since loket-sync last wrote it.
         let drift: Vec<serde_json::Value> = crate::drift::by_employee(&self.store, &planned.plan)
@@ -134,7 +145,7 @@ impl Service {
                 Some(format!("{writes} write(s), {}", plan_row.status)),
             )
             .await?;
-        Ok((self.plan_view(id).await?, planned.plan))
+        Ok((self.plan_view(id).await?, planned))
     }
 
     /// The notifications a new plan calls for: waiting for approval (when a person asked for it; the
@@ -293,23 +304,31 @@ impl Service {
         let holder = format!("loket-sync serve (process {}), approved by {approver}", std::process::id());
         let lock_key = settings.sync.legal_entity.clone();
         self.store.acquire_lock(&lock_key, &holder, settings.state.lock_minutes).await?;
-        let result = self.apply_locked(row, &connection.name, &settings, &connections, approver).await;
+        let result = self.apply_locked(row, &connection.name, &settings, &connections, approver, None).await;
         let _ = self.store.release_lock(&lock_key, &holder).await;
         result
     }
 
-    async fn apply_locked(
+    /// Applies `row` under the run lock the caller holds. `fresh` is the plan as it was just made under
+    /// this same lock (the scheduler's auto mode): nothing can have changed since, so it is applied as it
+    /// is. Otherwise (a plan that waited for approval) both systems are read again and the plan is applied
+    /// only if their fingerprint is the one it was made from.
+    pub(super) async fn apply_locked(
         &self,
         row: &PlanRow,
         name: &str,
         settings: &crate::settings::Settings,
         connections: &runner::Connections,
         approver: &str,
+        fresh: Option<Planned>,
     ) -> Result<Decision, PlanningError> {
         let today: jiff::civil::Date = row.run_date.parse().unwrap_or_else(|_| self.clock.today());
-        let planned: Planned = runner::plan(connections, &settings.sync, today, row.allow_mass_changes.0)
-            .await
-            .map_err(PlanningError::Plan)?;
+        let planned: Planned = match fresh {
+            Some(planned) => planned,
+            None => runner::plan(connections, &settings.sync, today, row.allow_mass_changes.0)
+                .await
+                .map_err(PlanningError::Plan)?,
+        };
         if crate::saved_plan::fingerprint(&planned, &settings.sync, today) != row.fingerprint {
             if !self.records.move_plan(row.id, "pending", "stale", None).await? {
                 // Another approver applied it meanwhile (which is why the fingerprint changed).

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::Service;
 use super::plans::{Decision, PlanningError};
 use super::schedule::Cron;
+use crate::store::Store as _;
 
 /// What a tick did for one connection.
 #[derive(Debug, Serialize)]
@@ -101,15 +102,35 @@ impl Service {
     }
 
     async fn scheduled_run(&self, connection_id: i64, mode: &str) -> Result<(i64, String), PlanningError> {
-        let (view, plan) = self.make_plan_with(connection_id, None, false).await?;
-        let plan_id = view.row.id;
-        if view.row.status != "pending" || mode != "auto" {
+        if mode != "auto" {
+            let (view, _) = self.make_plan_with(connection_id, None, false).await?;
             if view.row.status == "pending" {
                 self.waits(connection_id, &view.row, None).await;
             }
+            return Ok((view.row.id, view.row.status));
+        }
+        // Auto mode plans and applies under one hold of the legal entity's run lock, from one read of both
+        // systems: nothing can change the plan between the two, so it is not read a second time to check.
+        let opened = self.open_connection(connection_id).await?;
+        let holder = format!("loket-sync serve (process {}), schedule (auto)", std::process::id());
+        let lock_key = opened.1.sync.legal_entity.clone();
+        self.store.acquire_lock(&lock_key, &holder, opened.1.state.lock_minutes).await?;
+        let result = self.auto_locked(&opened).await;
+        let _ = self.store.release_lock(&lock_key, &holder).await;
+        result
+    }
+
+    async fn auto_locked(
+        &self,
+        opened: &(super::records::ConnectionRow, crate::settings::Settings, crate::runner::Connections),
+    ) -> Result<(i64, String), PlanningError> {
+        let connection_id = opened.0.id;
+        let (view, planned) = self.plan_opened(opened, None, false).await?;
+        let plan_id = view.row.id;
+        if view.row.status != "pending" {
             return Ok((plan_id, view.row.status));
         }
-        if let Some(reason) = needs_a_human(&plan) {
+        if let Some(reason) = needs_a_human(&planned.plan) {
             self.records
                 .note(
                     "schedule",
@@ -121,8 +142,10 @@ impl Service {
             self.waits(connection_id, &view.row, Some(reason)).await;
             return Ok((plan_id, "pending".to_string()));
         }
-        let row = view.row;
-        Ok(match self.apply_approved(&row, "schedule (auto)").await? {
+        let (row, settings, connections) = opened;
+        let decision =
+            self.apply_locked(&view.row, &row.name, settings, connections, "schedule (auto)", Some(planned)).await?;
+        Ok(match decision {
             Decision::Applied { .. } => (plan_id, "applied".to_string()),
             Decision::Stale { new_plan_id } => (new_plan_id, "stale".to_string()),
             _ => (plan_id, "pending".to_string()),

@@ -582,10 +582,14 @@ fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto(db
     let now = jiff::Timestamp::now();
     // Before the first slot after the schedule was set: nothing.
     let tick = |at: jiff::Timestamp| served.runtime.block_on(served.service.tick(at));
+    let personio_requests = || served.site.personio.request_counts().values().sum::<usize>();
     assert!(tick(now).is_empty());
     // Three days on, three slots were missed: one plan.
     let later = now + jiff::SignedDuration::from_hours(72);
+    let before = personio_requests();
     let done = tick(later);
+    let one_plan = personio_requests() - before;
+    assert!(one_plan > 0);
     assert_eq!(done.len(), 1, "{done:?}");
     assert_eq!(done[0].outcome, "pending", "review mode waits: {done:?}");
     assert!(tick(later).is_empty(), "the same slot does not plan twice");
@@ -597,10 +601,13 @@ fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto(db
     // Auto: the next slot applies the plan (it adds a wage and deletes nothing).
     let (status, _) = served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"mode": "auto"})));
     assert_eq!(status, StatusCode::OK);
+    let before = personio_requests();
     let done = tick(later + jiff::SignedDuration::from_hours(24));
     assert_eq!(done.len(), 1, "{done:?}");
     assert_eq!(done[0].outcome, "applied", "{done:?}");
     assert!(served.site.loket.writes() > 0);
+    // Planned and applied under one hold of the run lock: both systems are read once, not again to check.
+    assert_eq!(personio_requests() - before, one_plan, "auto mode reads Personio once for its plan and apply");
     let done = tick(later + jiff::SignedDuration::from_hours(48));
     assert_eq!(done[0].outcome, "in_sync", "{done:?}");
 }
