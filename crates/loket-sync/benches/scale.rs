@@ -9,8 +9,9 @@
 //! 1 2 4). PostgreSQL comes from `LOKET_SYNC_BENCH_POSTGRES` (a server where databases may be created) or
 //! is started by `scripts/test-postgres.sh`. For each worker count it reports the wall time from the
 //! workers' start until every run is recorded, the round-trip lower bound (requests × latency ÷ (8
-//! concurrent requests × workers): a worker runs one employer at a time, 8 requests at once), their ratio,
-//! runs per minute, each worker's peak memory, and the runs done twice or not at all (both must be 0).
+//! concurrent requests × workers): a worker runs two employers at once within one budget of 8 requests
+//! under way per API), their ratio, runs per minute, each worker's peak memory and CPU time, the CPU time
+//! of the emulators, and the runs done twice or not at all (both must be 0).
 
 // A benchmark reports its numbers on stdout: that is its output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -31,7 +32,7 @@ use sqlx::{Connection as _, Executor as _};
 mod company;
 
 const KEY: &str = "5f1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0";
-/// Requests one worker has in flight at most: it runs one employer at a time, 8 requests per API at once.
+/// Requests one worker has under way per API at most, over the employers it runs at once.
 const CONCURRENCY: f64 = 8.0;
 
 fn postgres() -> String {
@@ -141,6 +142,14 @@ fn peak_memory_mb(pid: u32) -> Option<f64> {
     Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
+/// The CPU seconds (user and system) of a process so far: `/proc/<pid>/stat`, in USER_HZ (100 a second).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn total(counts: &BTreeMap<String, usize>) -> usize {
     counts.values().sum()
 }
@@ -164,6 +173,7 @@ fn main() {
             bureau.loket.set_faults(faults.clone()).expect("latency");
             bureau.personio.set_faults(faults).expect("latency");
             let before = total(&bureau.loket.request_counts()) + total(&bureau.personio.request_counts());
+            let emulators_before = cpu_seconds("self").unwrap_or(0.0);
             let started = Instant::now();
             let mut children: Vec<std::process::Child> = (0..workers)
                 .map(|_| {
@@ -194,6 +204,11 @@ fn main() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             let wall = started.elapsed().as_secs_f64();
+            let emulators_cpu = cpu_seconds("self").unwrap_or(0.0) - emulators_before;
+            let worker_cpu: Vec<String> = children
+                .iter()
+                .map(|child| cpu_seconds(&child.id().to_string()).map_or_else(|| "?".to_string(), |s| format!("{s:.0} s")))
+                .collect();
             let memory: Vec<String> = children
                 .iter()
                 .map(|child| peak_memory_mb(child.id()).map_or_else(|| "?".to_string(), |mb| format!("{mb:.0} MB")))
@@ -218,10 +233,11 @@ fn main() {
             let requests = total(&bureau.loket.request_counts()) + total(&bureau.personio.request_counts()) - before;
             let bound = requests as f64 * latency_ms as f64 / 1000.0 / (CONCURRENCY * workers as f64);
             println!(
-                "{workers} worker(s): wall {wall:.1} s; {requests} requests; lower bound {bound:.1} s; ratio {:.2}; {:.0} runs/min; peak memory per worker {}; doubled {doubled}, missed {missed}; runs with errors {}",
+                "{workers} worker(s): wall {wall:.1} s; {requests} requests; lower bound {bound:.1} s; ratio {:.2}; {:.0} runs/min; peak memory per worker {}; CPU per worker {}, emulators {emulators_cpu:.0} s; doubled {doubled}, missed {missed}; runs with errors {}",
                 wall / bound,
                 employers as f64 / wall * 60.0,
                 memory.join(", "),
+                worker_cpu.join(", "),
                 failed.first().copied().unwrap_or(0),
             );
         });

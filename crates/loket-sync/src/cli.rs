@@ -142,9 +142,17 @@ pub enum Command {
         /// How often the scheduler looks for due runs and undelivered notifications, in seconds.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
         tick_seconds: u64,
+        /// How many scheduled runs (employers) this worker runs at once. They share the worker's request
+        /// budgets (8 to Personio, each Loket login's `concurrency`), so a second run fills the gaps of
+        /// the first's company-wide reads rather than doubling the load on either API.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+        runs_at_once: u64,
         /// Test-only crash point: stop and wait after this many writes of an apply (for a kill -9).
         #[arg(long, hide = true)]
         pause_after_writes: Option<usize>,
+        /// Test-only: a paused apply goes on once this file exists (instead of waiting forever).
+        #[arg(long, hide = true, requires = "pause_after_writes")]
+        resume_when: Option<std::path::PathBuf>,
     },
     /// The service's users.
     Users {

@@ -37,6 +37,8 @@ pub struct Endpoints {
     pub personio_secret: SecretString,
     pub personio_app_id: Option<String>,
     pub personio_concurrency: usize,
+    /// A worker's Personio budget, shared by the clients of every employer it runs at once.
+    pub personio_shared_permits: Option<Arc<tokio::sync::Semaphore>>,
     pub loket_url: Url,
     pub loket_oauth_url: Url,
     pub loket_client_id: String,
@@ -61,6 +63,7 @@ pub fn connect(endpoints: Endpoints) -> Result<Connections, ConnectError> {
         personio_settings.app_id = app_id;
     }
     personio_settings.concurrency = endpoints.personio_concurrency;
+    personio_settings.shared_permits = endpoints.personio_shared_permits;
     let mut loket_settings = loket::LoketSettings::new(
         endpoints.loket_url,
         endpoints.loket_oauth_url,
@@ -104,6 +107,7 @@ pub fn from_settings(settings: &Settings) -> Result<Connections, ConnectError> {
         personio_secret,
         personio_app_id: Some(settings.personio.app_id.clone()),
         personio_concurrency: settings.personio.concurrency,
+        personio_shared_permits: None,
         loket_url: settings.loket.base_url.clone(),
         loket_oauth_url: settings.loket.oauth_url.clone(),
         loket_client_id: settings.loket.client_id.clone(),

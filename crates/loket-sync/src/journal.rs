@@ -17,12 +17,14 @@ use crate::runner::{Hook, Observer};
 use crate::store::{StateStore, Store};
 
 /// Where a test stops the process: after the k-th write's answer is journaled.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CrashPoint {
     /// Exit at once (as a crash would) after this many writes.
     pub exit_after: Option<usize>,
-    /// Stop and wait, forever, after this many writes (for a `kill -9` from outside).
+    /// Stop and wait after this many writes: forever (for a `kill -9` from outside), or until
+    /// `resume_when` exists (for a test that changes the world, say stops the database, mid-apply).
     pub pause_after: Option<usize>,
+    pub resume_when: Option<std::path::PathBuf>,
 }
 
 pub struct Journal {
@@ -72,7 +74,16 @@ impl Observer for Journal {
             }
             if self.crash.pause_after == Some(done) {
                 self.printer.note(format!("paused after {done} writes (a test's crash point)"));
-                std::future::pending::<()>().await;
+                match &self.crash.resume_when {
+                    // A file the test makes when it is ready: a gate, not a timer.
+                    Some(gate) => {
+                        while !gate.exists() {
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        }
+                        self.printer.note(format!("resumed after {done} writes"));
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             }
         })
     }

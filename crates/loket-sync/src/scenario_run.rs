@@ -63,6 +63,7 @@ pub fn connect_local(
         personio_secret: emulator::personio::DEMO_CLIENT_SECRET.to_string().into(),
         personio_app_id: None,
         personio_concurrency: concurrency,
+        personio_shared_permits: None,
         loket_url: connections::parse_url(&format!("{loket_url}/v2"))?,
         loket_oauth_url: connections::parse_url(&format!("{loket_url}/oauth"))?,
         loket_client_id: emulator::loket::DEMO_CLIENT_ID.to_string(),

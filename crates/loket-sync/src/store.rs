@@ -105,6 +105,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("migrations/0003_dashboard.sql"),
         include_str!("migrations/postgres/0003_dashboard.sql"),
     ),
+    (
+        4,
+        "several workers: the login throttle and pending Loket logins",
+        include_str!("migrations/0004_workers.sql"),
+        include_str!("migrations/postgres/0004_workers.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.
@@ -500,6 +506,8 @@ impl StateStore {
             "notifications",
             "outbox",
             "audit",
+            "login_failures",
+            "pending_loket_logins",
         ];
         if let Some(foreign) =
             tables.iter().find(|table| !ours.contains(&table.as_str()) && !table.starts_with("sqlite_"))

@@ -28,6 +28,9 @@ pub struct PersonioSettings {
     pub app_id: String,
     pub partner_id: Option<String>,
     pub concurrency: usize,
+    /// Permits shared with other clients (a worker's budget over every Personio company it runs at once):
+    /// a request takes one of these besides one of this client's `concurrency`.
+    pub shared_permits: Option<std::sync::Arc<Semaphore>>,
     pub timeout: Duration,
     pub max_retries: u32,
     /// The first backoff after a 429 (Personio sends no `Retry-After`); it doubles, with jitter.
@@ -43,6 +46,7 @@ impl PersonioSettings {
             app_id: "LOKET_SYNC".to_string(),
             partner_id: None,
             concurrency: 8,
+            shared_permits: None,
             timeout: Duration::from_secs(30),
             max_retries: 5,
             backoff_base: Duration::from_secs(1),
@@ -229,11 +233,16 @@ impl PersonioClient {
 
     /// A GET of one URL (a first page, or a `next` link), with the retry rules.
     async fn get_text(&self, url: Url, what: &str) -> Result<String, PersonioError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PersonioError::Transport {
+        let closed = |_| PersonioError::Transport {
             endpoint: what.to_string(),
             source: "the client is shutting down".into(),
             attempts: 0,
-        })?;
+        };
+        let _permit = self.permits.acquire().await.map_err(closed)?;
+        let _shared = match &self.settings.shared_permits {
+            Some(shared) => Some(shared.acquire().await.map_err(closed)?),
+            None => None,
+        };
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;

@@ -80,7 +80,11 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
                 yes,
                 allow_mass_changes,
                 saved_plan: plan.as_deref(),
-                crash: crate::journal::CrashPoint { exit_after: crash_after_writes, pause_after: pause_after_writes },
+                crash: crate::journal::CrashPoint {
+                    exit_after: crash_after_writes,
+                    pause_after: pause_after_writes,
+                    resume_when: None,
+                },
             };
             sync::sync(&context, options).await
         }
@@ -106,13 +110,16 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             demo,
             no_scheduler,
             tick_seconds,
+            runs_at_once,
             pause_after_writes,
+            resume_when,
         } => {
             let options = crate::service::api::ApiOptions { secure_cookies, public_url };
             let worker = serve::Worker {
                 scheduler: !no_scheduler,
                 tick: std::time::Duration::from_secs(tick_seconds),
-                crash: crate::journal::CrashPoint { exit_after: None, pause_after: pause_after_writes },
+                runs_at_once: runs_at_once as usize,
+                crash: crate::journal::CrashPoint { exit_after: None, pause_after: pause_after_writes, resume_when },
             };
             if demo {
                 serve::serve_demo(&context, &listen, options, worker).await

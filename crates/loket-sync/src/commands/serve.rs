@@ -34,6 +34,8 @@ async fn open(context: &Context<'_>, store: &ServiceStore, fixed_today: bool) ->
 pub struct Worker {
     pub scheduler: bool,
     pub tick: std::time::Duration,
+    /// Scheduled runs at once (`--runs-at-once`).
+    pub runs_at_once: usize,
     pub crash: crate::journal::CrashPoint,
 }
 
@@ -84,6 +86,7 @@ async fn run(
     worker: Worker,
 ) -> anyhow::Result<ExitStatus> {
     service.crash = worker.crash;
+    service.runs_at_once = worker.runs_at_once;
     let service = Arc::new(service);
     let (scheduler, tick) = (worker.scheduler, worker.tick);
     let listener = tokio::net::TcpListener::bind(listen)

@@ -171,7 +171,8 @@ async fn sync_locked(
         }
     }
     let progress = printer.progress("writes sent", pending as u64);
-    let journal = Arc::new(Journal::new(Arc::clone(store), run_id, progress.clone(), options.crash, printer.clone()));
+    let journal =
+        Arc::new(Journal::new(Arc::clone(store), run_id, progress.clone(), options.crash.clone(), printer.clone()));
     let started = std::time::Instant::now();
     let applied = runner::apply(connections, &planned, config, today, journal).await;
     progress.finish_and_clear();

@@ -286,6 +286,7 @@ impl Service {
                 .ok_or(ConnectionError::MissingSecret("Personio client secret"))?,
             personio_app_id: Some(settings.personio.app_id.clone()),
             personio_concurrency: settings.personio.concurrency,
+            personio_shared_permits: Some(Arc::clone(&self.personio_permits)),
             loket_url: settings.loket.base_url.clone(),
             loket_oauth_url: settings.loket.oauth_url.clone(),
             loket_client_id: settings.loket.client_id.clone(),

@@ -32,12 +32,13 @@ pub(super) struct LoginBody {
 
 pub(super) async fn log_in(State(api): ApiState, Body(body): Body<LoginBody>) -> Answer {
     let service = &api.service;
-    let session = users::log_in(&service.records, &service.throttle, &body.name, &body.password, service.clock.now())
-        .await
-        .map_err(|error| match error {
-            LoginError::Wrong => ApiError::new(StatusCode::UNAUTHORIZED, error.to_string()),
-            LoginError::Throttled(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
-            LoginError::User(error) => error.into(),
+    let session =
+        users::log_in(&service.records, &body.name, &body.password, service.clock.now()).await.map_err(|error| {
+            match error {
+                LoginError::Wrong => ApiError::new(StatusCode::UNAUTHORIZED, error.to_string()),
+                LoginError::Throttled(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
+                LoginError::User(error) => error.into(),
+            }
         })?;
     let cookie = super::api::session_cookie(&api.options, &session.cookie, users::SESSION_SECONDS);
     let body = json!({"user": session.user, "csrf_token": session.csrf});

@@ -3,8 +3,7 @@
 //! to the service's callback, which checks the `state`, exchanges the code and seals the tokens. A login
 //! whose refresh Loket refuses is marked "needs login", and its connections plan nothing until it is done.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::Service;
 use super::connection::ConnectionError;
@@ -32,10 +31,6 @@ pub enum LoginFlowError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// The logins started and not yet finished, by `state`: the login and when the state expires.
-#[derive(Default)]
-pub struct PendingLogins(Mutex<HashMap<String, (i64, i64)>>);
-
 impl Service {
     fn login_client(&self, login: &LoginRow, redirect_uri: &str) -> Result<loket::LoketClient, LoginFlowError> {
         let key = Arc::clone(self.key().map_err(ConnectionError::from)?);
@@ -61,12 +56,11 @@ impl Service {
         let login = self.records.login(login_id).await?.ok_or(LoginFlowError::NotFound(login_id))?;
         let client = self.login_client(&login, redirect_uri)?;
         let state = super::crypto::random_token(24).map_err(LoginFlowError::Sealed)?;
-        let expires = self.clock.now().as_second() + LOGIN_SECONDS;
-        {
-            let mut pending = self.pending_logins.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            pending.retain(|_, (_, until)| *until > expires - LOGIN_SECONDS);
-            pending.insert(state.clone(), (login_id, expires));
-        }
+        let now = self.clock.now().as_second();
+        // Kept in the database, hashed: the browser may come back to another worker.
+        self.records
+            .insert_pending_login(&super::crypto::token_hash(&state), login_id, now, now + LOGIN_SECONDS)
+            .await?;
         self.records.note(who, "loket login started", format!("loket login {login_id}"), None).await?;
         Ok(client.authorize_url(&state).to_string())
     }
@@ -75,7 +69,7 @@ impl Service {
     /// exchanged and the tokens sealed in the store.
     pub async fn finish_loket_login(&self, state: &str, code: &str, redirect_uri: &str) -> Result<i64, LoginFlowError> {
         let now = self.clock.now().as_second();
-        let found = self.pending_logins.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(state);
+        let found = self.records.take_pending_login(&super::crypto::token_hash(state)).await?;
         let login_id = match found {
             Some((login_id, until)) if until > now => login_id,
             _ => return Err(LoginFlowError::UnknownState),

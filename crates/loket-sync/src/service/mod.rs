@@ -30,7 +30,6 @@ use secrecy::SecretString;
 use crate::store::{StateStore, StoreError};
 use crypto::{KeyError, SecretKey};
 use records::Records;
-use users::Throttle;
 
 /// Where the time comes from: the clock, or a test's.
 pub trait Clock: Send + Sync {
@@ -77,23 +76,31 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
-/// The service: the state store, the key of its secrets, the clock, and the login throttle.
+/// The service: the state store, the key of its secrets and the clock. What workers share (sessions, the
+/// login throttle, pending Loket logins) is in the store, so that any worker can answer any request.
 pub struct Service {
     pub store: Arc<StateStore>,
     pub records: Records,
     key: Option<Arc<SecretKey>>,
     pub clock: Arc<dyn Clock>,
-    pub throttle: Throttle,
-    pub pending_logins: login::PendingLogins,
     /// Where e-mail notifications go out (none: e-mail notifications are refused).
     pub mailer: Option<notify::Mailer>,
     /// The HTTP client of webhooks.
     pub http: reqwest::Client,
     /// Test-only: where an apply stops the process (`serve --pause-after-writes`, for a `kill -9`).
     pub crash: crate::journal::CrashPoint,
-    /// One Loket client per login, shared by its connections (refreshes of rotating tokens serialised).
+    /// One Loket client per login, shared by its connections (refreshes of rotating tokens serialised):
+    /// its `concurrency` is the worker's budget for that login, over every employer it runs at once.
     loket_clients: std::sync::Mutex<std::collections::HashMap<i64, Arc<loket::LoketClient>>>,
+    /// The worker's Personio budget: requests under way at once over every employer's Personio
+    /// (`PERSONIO_REQUESTS_AT_ONCE`).
+    pub(crate) personio_permits: Arc<tokio::sync::Semaphore>,
+    /// How many scheduled runs a tick runs at once (`serve --runs-at-once`); they share the budgets.
+    pub runs_at_once: usize,
 }
+
+/// The Personio requests one worker has under way at once, over all the employers it runs.
+pub const PERSONIO_REQUESTS_AT_ONCE: usize = 8;
 
 /// Where the key comes from: the environment variable's value, or a file.
 pub enum KeySource<'a> {
@@ -137,12 +144,12 @@ impl Service {
             records,
             key,
             clock,
-            throttle: Throttle::default(),
-            pending_logins: Default::default(),
             mailer: None,
             http,
             crash: Default::default(),
             loket_clients: Default::default(),
+            personio_permits: Arc::new(tokio::sync::Semaphore::new(PERSONIO_REQUESTS_AT_ONCE)),
+            runs_at_once: 1,
         })
     }
 

@@ -363,7 +363,7 @@ impl Service {
             Arc::clone(&self.store),
             run_id,
             indicatif::ProgressBar::hidden(),
-            self.crash,
+            self.crash.clone(),
             printer,
         ));
         let applied = runner::apply(connections, &planned, &settings.sync, today, journal).await;

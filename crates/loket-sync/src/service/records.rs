@@ -312,6 +312,72 @@ impl Records {
         Ok(id)
     }
 
+    /// Counts a login attempt of `name` at `now` (seconds) in the table every worker shares, in one
+    /// statement (so parallel guesses on several workers count too): the seconds until it may try again
+    /// when it has used up its `max` attempts of the `window`.
+    pub async fn count_login_attempt(
+        &self,
+        name: &str,
+        now: i64,
+        window: i64,
+        max: i64,
+    ) -> Result<Result<(), i64>, StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE since <= $1").bind(now - window).execute(&self.pool).await?;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "INSERT INTO login_failures (name, attempts, since) VALUES ($1, 1, $2)
+             ON CONFLICT (name) DO UPDATE SET
+                 attempts = CASE WHEN $2 - login_failures.since >= $3 THEN 1
+                                 WHEN login_failures.attempts > $4 THEN login_failures.attempts
+                                 ELSE login_failures.attempts + 1 END,
+                 since = CASE WHEN $2 - login_failures.since >= $3 THEN $2 ELSE login_failures.since END
+             RETURNING attempts, since",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(window)
+        .bind(max)
+        .fetch_all(&self.pool)
+        .await?;
+        let (attempts, since) = rows.first().copied().unwrap_or((1, now));
+        Ok(if attempts > max { Err(since + window - now) } else { Ok(()) })
+    }
+
+    /// Forgets the failed attempts of `name` (it logged in).
+    pub async fn clear_login_attempts(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE name = $1").bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Keeps a Loket login's `state` (its hash) until `expires` (seconds), forgetting those expired.
+    pub async fn insert_pending_login(
+        &self,
+        state_hash: &str,
+        login_id: i64,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM pending_loket_logins WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO pending_loket_logins (state_hash, loket_login_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(state_hash)
+            .bind(login_id)
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes a pending Loket login by its `state`'s hash, once (of two workers that get the same redirect,
+    /// one takes it): its login and when it expires.
+    pub async fn take_pending_login(&self, state_hash: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "DELETE FROM pending_loket_logins WHERE state_hash = $1 RETURNING loket_login_id, expires_at",
+        )
+        .bind(state_hash)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().next())
+    }
+
     pub async fn insert_session(
         &self,
         token_hash: &str,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Service;
 use super::plans::{Decision, PlanningError};
+use super::records::ConnectionRow;
 use super::schedule::Cron;
 use crate::store::Store as _;
 
@@ -43,7 +44,8 @@ pub fn needs_a_human(plan: &Plan) -> Option<String> {
 }
 
 impl Service {
-    /// Runs what is due at `now`.
+    /// Runs what is due at `now`, `runs_at_once` at a time. A slot is claimed only when a run can start,
+    /// so that the due runs of a busy moment spread over every worker instead of the first to tick.
     pub async fn tick(&self, now: jiff::Timestamp) -> Vec<Scheduled> {
         let connections = match self.records.connections().await {
             Ok(connections) => connections,
@@ -52,46 +54,63 @@ impl Service {
                 return Vec::new();
             }
         };
-        let mut done = Vec::new();
-        for connection in connections {
-            let Some(cron) = connection.schedule.as_deref().and_then(|text| Cron::parse(text).ok()) else { continue };
-            let Some(slot) = cron.previous(now) else { continue };
-            let last = connection.last_scheduled_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok());
-            if last.is_some_and(|last| last >= slot) {
-                continue;
-            }
-            // Taken first, in one statement: of several workers that see this slot due, one takes it, and a
-            // plan that fails is not retried every tick until the next slot.
-            let seen = connection.last_scheduled_at.as_deref();
-            match self.records.claim_slot(connection.id, seen, &now.to_string()).await {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(error) => {
-                    // Nothing is started that cannot be recorded; the next tick tries again.
-                    tracing::error!(error = %engine::errors::chain(&error), "the schedule cannot be recorded");
-                    continue;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let lane = || async {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(connection) = connections.get(index) else { break };
+                if let Some(scheduled) = self.run_if_due(connection, now).await {
+                    done.push((index, scheduled));
                 }
             }
-            // Four eyes outrank auto mode: such a plan always waits.
-            let mode = if connection.approvals_required >= 2 { "review" } else { connection.mode.as_str() };
-            let outcome = self.scheduled_run(connection.id, mode).await;
-            let (plan_id, outcome) = match outcome {
-                Ok((plan_id, outcome)) => (Some(plan_id), outcome),
-                Err(error) => {
-                    let message = engine::errors::chain(&error);
-                    tracing::warn!(connection = connection.id, error = %message, "a scheduled plan failed");
-                    if !matches!(error, PlanningError::NeedsLogin(_)) {
-                        let text = format!("the scheduled run of {} failed", connection.name);
-                        self.notify("run_failed", Some(connection.id), &text, serde_json::json!({"error": message}))
-                            .await;
-                    }
-                    (None, format!("failed: {message}"))
-                }
-            };
-            done.push(Scheduled { connection_id: connection.id, plan_id, outcome });
-        }
+            done
+        };
+        let lanes = (0..self.runs_at_once.max(1)).map(|_| lane());
+        let mut done: Vec<(usize, Scheduled)> =
+            futures_util::future::join_all(lanes).await.into_iter().flatten().collect();
+        done.sort_by_key(|(index, _)| *index);
+        let done: Vec<Scheduled> = done.into_iter().map(|(_, scheduled)| scheduled).collect();
         tracing::info!(taken = done.len(), "tick done");
         done
+    }
+
+    /// Claims and runs the connection's scheduled run if one is due at `now`.
+    async fn run_if_due(&self, connection: &ConnectionRow, now: jiff::Timestamp) -> Option<Scheduled> {
+        let cron = connection.schedule.as_deref().and_then(|text| Cron::parse(text).ok())?;
+        let slot = cron.previous(now)?;
+        let last = connection.last_scheduled_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok());
+        if last.is_some_and(|last| last >= slot) {
+            return None;
+        }
+        // Taken first, in one statement: of several workers that see this slot due, one takes it, and a
+        // plan that fails is not retried every tick until the next slot.
+        let seen = connection.last_scheduled_at.as_deref();
+        match self.records.claim_slot(connection.id, seen, &now.to_string()).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(error) => {
+                // Nothing is started that cannot be recorded; the next tick tries again.
+                tracing::error!(error = %engine::errors::chain(&error), "the schedule cannot be recorded");
+                return None;
+            }
+        }
+        // Four eyes outrank auto mode: such a plan always waits.
+        let mode = if connection.approvals_required >= 2 { "review" } else { connection.mode.as_str() };
+        let outcome = self.scheduled_run(connection.id, mode).await;
+        let (plan_id, outcome) = match outcome {
+            Ok((plan_id, outcome)) => (Some(plan_id), outcome),
+            Err(error) => {
+                let message = engine::errors::chain(&error);
+                tracing::warn!(connection = connection.id, error = %message, "a scheduled plan failed");
+                if !matches!(error, PlanningError::NeedsLogin(_)) {
+                    let text = format!("the scheduled run of {} failed", connection.name);
+                    self.notify("run_failed", Some(connection.id), &text, serde_json::json!({"error": message})).await;
+                }
+                (None, format!("failed: {message}"))
+            }
+        };
+        Some(Scheduled { connection_id: connection.id, plan_id, outcome })
     }
 
     /// A scheduled plan waits for approval: `plan_pending`, with why auto mode held it back, if it did.

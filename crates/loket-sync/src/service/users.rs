@@ -1,9 +1,7 @@
 //! Users, their roles, passwords (argon2id), sessions (a random id in an HttpOnly cookie, with its own CSRF
 //! token) and API tokens for scripts (shown once, stored as their SHA-256). Failed logins are counted per
-//! user name: after `MAX_FAILURES` in a window the name is refused until the window has passed.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! user name, in the database every worker shares: after `MAX_FAILURES` in a window the name is refused
+//! until the window has passed.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -148,45 +146,9 @@ pub struct NewSession {
     pub csrf: String,
 }
 
-/// The failed logins of each name, in memory: a restart forgets them, which only helps an attacker who can
-/// restart the service.
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
-}
-
-/// The most names the throttle keeps; past it, names whose window has passed are forgotten first.
-const MAX_THROTTLED: usize = 10_000;
-
-impl Throttle {
-    /// Counts an attempt of `name` before its password is checked (so parallel guesses count too); the
-    /// seconds until it may try again when it has used up its window.
-    fn attempt(&self, name: &str, now: i64) -> Result<(), i64> {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failures.len() >= MAX_THROTTLED {
-            failures.retain(|_, (_, since)| now - *since < FAILURE_WINDOW);
-        }
-        let entry = failures.entry(name.to_string()).or_insert((0, now));
-        if now - entry.1 >= FAILURE_WINDOW {
-            *entry = (0, now);
-        }
-        let left = entry.1 + FAILURE_WINDOW - now;
-        if entry.0 >= MAX_FAILURES {
-            return Err(left);
-        }
-        entry.0 += 1;
-        Ok(())
-    }
-
-    fn clear(&self, name: &str) {
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(name);
-    }
-}
-
 /// Checks a name and password and opens a session. `now` is seconds since the epoch.
 pub async fn log_in(
     records: &Records,
-    throttle: &Throttle,
     name: &str,
     password: &str,
     now: jiff::Timestamp,
@@ -194,7 +156,12 @@ pub async fn log_in(
     if !valid_name(name) || password.len() > 1024 {
         return Err(LoginError::Wrong);
     }
-    throttle.attempt(name, now.as_second()).map_err(LoginError::Throttled)?;
+    // Counted before the password is checked, in the database every worker shares.
+    records
+        .count_login_attempt(name, now.as_second(), FAILURE_WINDOW, i64::from(MAX_FAILURES))
+        .await
+        .map_err(UserError::from)?
+        .map_err(LoginError::Throttled)?;
     let row = records.user_named(name).await.map_err(UserError::from)?;
     // An unknown name is checked against a hash too, so that the answer takes as long and names cannot be
     // told apart by timing; argon2 runs off the async workers.
@@ -206,7 +173,7 @@ pub async fn log_in(
     let Some(row) = row.filter(|_| matches) else {
         return Err(LoginError::Wrong);
     };
-    throttle.clear(name);
+    records.clear_login_attempts(name).await.map_err(UserError::from)?;
     let user = User::try_from(row)?;
     let cookie = random_token(32).map_err(UserError::from)?;
     let csrf = random_token(32).map_err(UserError::from)?;

@@ -68,7 +68,7 @@ pub(super) async fn log_in(State(api): State<Arc<Api>>, headers: HeaderMap, body
     }
     let service = &api.service;
     let password = field(&form, "password").unwrap_or("");
-    match users::log_in(&service.records, &service.throttle, name, password, service.clock.now()).await {
+    match users::log_in(&service.records, name, password, service.clock.now()).await {
         Ok(session) => {
             let mut response = see_other(&next);
             let cookies = [

@@ -63,6 +63,11 @@ impl Worker {
         }
     }
 
+    /// The lines said and not read yet.
+    fn said(&self) -> String {
+        self.lines.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
     fn stop(mut self) {
         let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
@@ -163,7 +168,7 @@ fn two_workers_starting_at_once_on_an_empty_database_share_one_schema() {
         store.close().await;
         versions
     });
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
 }
 
 #[test]
@@ -178,7 +183,7 @@ fn a_database_of_a_newer_version_is_refused_with_what_to_do() {
             .unwrap();
         store.close().await;
         let Err(error) = StateStore::open_at(&location).await else { panic!("a newer database is refused") };
-        assert!(matches!(error, StoreError::NewerDatabase { found: 99, known: 3, .. }), "{error}");
+        assert!(matches!(error, StoreError::NewerDatabase { found: 99, known: 4, .. }), "{error}");
         let message = error.to_string();
         assert!(message.contains("newer loket-sync") && message.contains("use the newer version"), "{message}");
         assert!(!message.contains("demo-secret"));
@@ -307,19 +312,130 @@ fn a_worker_whose_database_goes_away_keeps_serving_starts_no_run_and_recovers_wi
     worker.stop();
 }
 
-#[test]
-fn a_plan_approved_on_two_workers_at_once_is_applied_once() {
-    let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-approve", Db::Postgres);
-    // A second worker on the same database, with its own API.
+/// A second worker on the served site's database, with its own API at the address it returns. Workers
+/// behind one load balancer share its public address (`--public-url`): Loket sends browsers back there.
+fn second_worker(served: &Served) -> String {
     let location = served.site.state_location();
-    let second = served.runtime.block_on(async {
+    let options = ApiOptions { public_url: Some(served.base.clone()), ..ApiOptions::default() };
+    served.runtime.block_on(async {
         let clock = Arc::new(FixedDate(served.site.scenario.today));
         let service = Service::open_at(&location, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        tokio::spawn(api::serve(listener, Arc::new(service), ApiOptions::default(), std::future::pending()));
+        tokio::spawn(api::serve(listener, Arc::new(service), options, std::future::pending()));
         format!("http://{address}")
+    })
+}
+
+/// One call to a worker at `base` (the served site's or a second one), without authentication.
+fn call_at(served: &Served, base: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    served.runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let request = http.request(method.parse().unwrap(), format!("{base}{path}"));
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        let answer = request.send().await.unwrap();
+        let status = answer.status();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    })
+}
+
+/// What one worker keeps, every worker knows: failed logins on one count on the other, and a Loket login
+/// started on one is finished by the other when Loket sends the browser there (a load balancer need not
+/// be sticky).
+#[test]
+fn failed_logins_and_a_started_loket_login_are_shared_by_every_worker() {
+    let served = served_on("01-monthly-salary-first-sync.json", "workers-shared", Db::Postgres);
+    let second = second_worker(&served);
+    let wrong = || Some(json!({"name": "vera", "password": "wrong password"}));
+    for base in [&served.base, &second, &served.base, &second, &served.base] {
+        let (status, body) = call_at(&served, base, "POST", "/api/v1/session", wrong());
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    for base in [&served.base, &second] {
+        let right = Some(json!({"name": "vera", "password": PASSWORD}));
+        let (status, body) = call_at(&served, base, "POST", "/api/v1/session", right);
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "five failures between two workers: {body}");
+    }
+
+    let alice = served.token("alice");
+    let (_, logins) = served.call("GET", "/api/v1/loket-logins", Auth::Bearer(&alice), None);
+    let login = logins[0]["id"].as_i64().unwrap();
+    let (status, started) =
+        served.call("POST", &format!("/api/v1/loket-logins/{login}/authorize"), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let authorize = started["authorize_url"].as_str().unwrap().to_string();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let location = served.runtime.block_on(async {
+        let answer = browser.get(&authorize).send().await.unwrap();
+        answer.headers().get("location").unwrap().to_str().unwrap().to_string()
     });
+    let path = location.strip_prefix(&served.base).unwrap_or_else(|| panic!("{location}")).to_string();
+    // The state is kept as its hash only: the database does not hold what the browser carries.
+    let state = path.split("state=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let kept: Vec<String> = served.runtime.block_on(async {
+        let store = StateStore::open_at(&served.site.state_location()).await.unwrap();
+        let kept = sqlx::query_scalar("SELECT state_hash FROM pending_loket_logins").fetch_all(store.pool()).await;
+        store.close().await;
+        kept.unwrap()
+    });
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(!kept[0].contains(&state), "{kept:?}");
+    // The browser comes back to the other worker: it finishes the login, once.
+    let (status, body) = call_at(&served, &second, "GET", &path, None);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["logged_in"], true, "{body}");
+    let (status, _) = call_at(&served, &served.base, "GET", &path, None);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a state is good once, on any worker");
+}
+
+/// PostgreSQL goes away in the middle of an apply: the worker sends no write it cannot journal, its run
+/// shows as unfinished, it keeps serving, and once the database is back the next run converges without a
+/// restart and without a duplicate (G6).
+#[test]
+fn postgres_stopped_mid_apply_no_write_goes_unjournaled_and_the_next_run_converges() {
+    let server = OwnServer::start("mid-apply");
+    let database = fresh_database_on(&server.url, "midapply");
+    let site = site_at(
+        scenario_file("06-retroactive-correction-and-future-raise.json"),
+        "workers-mid-apply",
+        true,
+        Some(database),
+    );
+    let expected = site.scenario.expect.loket.clone().unwrap();
+    due_connections(&site, 1, "auto");
+    let gate = site.directory.join("resume");
+    let gate_text = gate.to_str().unwrap().to_string();
+    let worker =
+        Worker::start_with(&site, &["--tick-seconds", "1", "--pause-after-writes", "1", "--resume-when", &gate_text]);
+    worker.wait_for("paused after 1 writes");
+    server.stop();
+    std::fs::write(&gate, "").unwrap();
+    worker.wait_for("resumed after 1 writes");
+    worker.wait_for("a scheduled plan failed");
+    assert_eq!(site.loket.writes(), 1, "the write whose intent could not be journaled was not sent");
+
+    server.up(server.port());
+    let runs = String::from_utf8_lossy(&run_in(&site, &["runs"]).assert().code(0).get_output().stdout).to_string();
+    assert!(runs.contains("did not finish"), "the interrupted run shows as unfinished: {runs}");
+    // Its slot made due again: the same worker, never restarted, runs it when the database answers.
+    execute(&site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
+    worker.wait_for("outcome=applied");
+    let said = worker.said();
+    worker.stop();
+    let after = site.loket.dump();
+    let differences = scenario::compare_loket(&expected.employments, &after.employments);
+    assert!(differences.is_empty(), "{differences:?}\n{said}");
+    assert_eq!(after.employments[0].wages.len(), expected.employments[0].wages.len(), "no duplicate");
+    assert_eq!(site.loket.writes(), 2, "only the write that was missing was sent");
+}
+
+#[test]
+fn a_plan_approved_on_two_workers_at_once_is_applied_once() {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-approve", Db::Postgres);
+    let second = second_worker(&served);
     let (olga, otto) = (served.token("olga"), served.token("otto"));
     let id = connection_id(&served, &olga);
     let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), None);
