@@ -17,6 +17,11 @@ mod dashboard;
 mod workers;
 
 on_both_stores!(
+    an_imported_connection_is_planned_approved_and_applied_over_http,
+    bad_input_gets_a_clear_4xx_and_failed_logins_are_throttled,
+    a_lost_loket_login_is_marked_and_a_browser_login_into_the_service_restores_it,
+    two_employers_under_one_loket_login_are_two_connections,
+    notifications_reach_a_webhook_signed_and_retried_and_an_smtp_server,
     four_eyes_a_stale_plan_and_a_rejection,
     scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto,
     auto_mode_keeps_a_destructive_plan_for_a_human,
@@ -195,9 +200,8 @@ fn connection_id(served: &Served, token: &str) -> i64 {
     list[0]["id"].as_i64().unwrap()
 }
 
-#[test]
-fn an_imported_connection_is_planned_approved_and_applied_over_http() {
-    let served = served("svc-flow");
+fn an_imported_connection_is_planned_approved_and_applied_over_http(db: Db) {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "svc-flow", db);
     let olga = served.token("olga");
     let id = connection_id(&served, &olga);
     let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&olga), None);
@@ -251,11 +255,7 @@ fn an_imported_connection_is_planned_approved_and_applied_over_http() {
     // Secrets are sealed: neither the client secrets nor the Loket tokens are in the database file, nor in
     // any answer.
     let issued = served.site.loket.issue_tokens();
-    let mut bytes = std::fs::read(&served.state).unwrap();
-    if let Ok(wal) = std::fs::read(served.state.with_extension("db-wal")) {
-        bytes.extend(wal);
-    }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = stored_text(&served);
     assert!(!text.contains("demo-secret"), "a client secret is readable in the database");
     let tokens: Value =
         serde_json::from_str(&std::fs::read_to_string(served.site.directory.join("loket-tokens.json")).unwrap())
@@ -433,9 +433,8 @@ fn every_route_refuses_the_unauthenticated_and_the_roles_below_it() {
 
 use loket_sync::service::users::Role;
 
-#[test]
-fn bad_input_gets_a_clear_4xx_and_failed_logins_are_throttled() {
-    let served = served("svc-input");
+fn bad_input_gets_a_clear_4xx_and_failed_logins_are_throttled(db: Db) {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "svc-input", db);
     let alice = served.token("alice");
     let admin = || Auth::Bearer(&alice);
     let cases: Vec<(&str, String, Option<String>, StatusCode)> = vec![
@@ -654,12 +653,43 @@ fn the_openapi_document_describes_every_route() {
     assert_eq!(described, ROUTES.len());
 }
 
+/// Everything the store holds, as text: the SQLite file with its write-ahead log, or every row of every
+/// table of the PostgreSQL database.
+fn stored_text(served: &Served) -> String {
+    if served.site.database_url.is_none() {
+        let mut bytes = std::fs::read(&served.state).unwrap();
+        if let Ok(wal) = std::fs::read(served.state.with_extension("db-wal")) {
+            bytes.extend(wal);
+        }
+        return String::from_utf8_lossy(&bytes).to_string();
+    }
+    served.runtime.block_on(async {
+        let store = loket_sync::store::StateStore::open_at(&served.site.state_location()).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(tables.len() > 10, "{tables:?}");
+        let mut text = String::new();
+        for table in tables {
+            let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT row_to_json(t)::text FROM \"{table}\" t"))
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+            text.push_str(&rows.join("\n"));
+        }
+        store.close().await;
+        text
+    })
+}
+
 /// Loket refuses the login's refresh: the login is marked as needed, plans say so; an admin logs in again
 /// through the browser into the service's callback (a wrong or replayed `state` is refused), and planning
 /// works again.
-#[test]
-fn a_lost_loket_login_is_marked_and_a_browser_login_into_the_service_restores_it() {
-    let served = served("svc-login");
+fn a_lost_loket_login_is_marked_and_a_browser_login_into_the_service_restores_it(db: Db) {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "svc-login", db);
     let alice = served.token("alice");
     let receiver = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let (hook, received) = receiver.block_on(webhook_receiver());
@@ -797,12 +827,11 @@ async fn smtp_receiver() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
 
 /// Webhooks are signed and retried with backoff; e-mail goes out through SMTP; both on the events they ask
 /// for, delivered from the outbox at times the test chooses.
-#[test]
-fn notifications_reach_a_webhook_signed_and_retried_and_an_smtp_server() {
+fn notifications_reach_a_webhook_signed_and_retried_and_an_smtp_server(db: Db) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let ((hook, received), (smtp, mails)) =
         runtime.block_on(async { (webhook_receiver().await, smtp_receiver().await) });
-    let served = served_full("06-retroactive-correction-and-future-raise.json", "svc-notify", Some(smtp));
+    let served = served_full_on("06-retroactive-correction-and-future-raise.json", "svc-notify", Some(smtp), db);
     let alice = served.token("alice");
     let id = connection_id(&served, &alice);
     let (status, body) = served.call(
@@ -969,9 +998,8 @@ fn serve_finishes_an_apply_on_sigterm_and_logs_no_secret() {
 
 /// A payroll bureau: one local Loket holds two employers under one provider login; two configuration
 /// files import as two connections that share one Loket login; each is planned and applied on its own.
-#[test]
-fn two_employers_under_one_loket_login_are_two_connections() {
-    let served = served("svc-bureau");
+fn two_employers_under_one_loket_login_are_two_connections(db: Db) {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "svc-bureau", db);
     // The second employer in the same Loket, with its own Personio.
     let mut second = served.site.scenario.loket.clone();
     second.employer.name = format!("{} (tweede)", second.employer.name);
