@@ -78,6 +78,14 @@ pub enum StoreError {
         "the database {database} was written by a newer loket-sync (schema {found}, this one knows {known}); use the newer version; nothing was written to Loket"
     )]
     NewerDatabase { database: String, found: i64, known: i64 },
+    #[error(
+        "the run lock for legal entity {key} was lost (its database session ended); this run sends nothing more to Loket, and the next run carries on where it stopped"
+    )]
+    LockLost {
+        key: String,
+        #[source]
+        source: Cause,
+    },
     #[error("the state database failed")]
     Database(#[from] sqlx::Error),
     #[error("the state database could not be brought up to date")]
@@ -226,6 +234,9 @@ pub struct RunStart<'a> {
     pub who: &'a str,
     pub run_date: jiff::civil::Date,
     pub allow_mass_changes: bool,
+    /// The run lock the run goes on under. On PostgreSQL every write's intent is journaled through the
+    /// session that holds it, so a run whose lock went (its session ended) sends nothing more.
+    pub lock: Option<&'a str>,
 }
 
 /// How a run ended: its outcome in words, the plan, the writes sent and the issues the apply added.
@@ -341,8 +352,10 @@ const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode 
 pub struct StateStore {
     pool: AnyPool,
     backend: Backend,
-    /// PostgreSQL: the connections that hold this process's run locks (advisory locks).
-    held: tokio::sync::Mutex<std::collections::HashMap<String, sqlx::pool::PoolConnection<sqlx::Any>>>,
+    /// PostgreSQL: the sessions that hold this process's run locks (advisory locks), by key.
+    held: tokio::sync::Mutex<std::collections::HashMap<String, HeldLock>>,
+    /// PostgreSQL: the run lock each run of this process goes on under, by run id.
+    runs_under: std::sync::Mutex<std::collections::HashMap<i64, String>>,
     /// The file, or the database as shown (without a password).
     path: PathBuf,
 }
@@ -390,7 +403,13 @@ impl StateStore {
             .connect_with(options)
             .await
             .map_err(classify)?;
-        let store = StateStore { pool, backend: Backend::Sqlite, held: Default::default(), path: path.to_path_buf() };
+        let store = StateStore {
+            pool,
+            backend: Backend::Sqlite,
+            held: Default::default(),
+            runs_under: Default::default(),
+            path: path.to_path_buf(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -417,8 +436,13 @@ impl StateStore {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        let store =
-            StateStore { pool, backend: Backend::Postgres, held: Default::default(), path: PathBuf::from(&database) };
+        let store = StateStore {
+            pool,
+            backend: Backend::Postgres,
+            held: Default::default(),
+            runs_under: Default::default(),
+            path: PathBuf::from(&database),
+        };
         let found: Vec<i64> = sqlx::query_scalar(
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
         )
@@ -443,41 +467,95 @@ impl StateStore {
 
     /// The run lock in PostgreSQL: a session advisory lock on a connection of its own, held while the run
     /// goes on. It is one lock for every machine that shares the database, and it goes with its holder:
-    /// a worker killed with `kill -9` loses its connection, and PostgreSQL releases the lock at once. The
-    /// `locks` row only says who holds it and since when.
+    /// a worker killed with `kill -9` loses its connection, and PostgreSQL releases the lock at once; a
+    /// machine that vanishes (power, network) stops answering the server's keepalive probes on that
+    /// session, and the server ends it within `LOCK_KEEPALIVES`' 40 seconds. The run's write intents are
+    /// journaled through the same session ([`Store::journal_intent`]), so a run that lost its lock cannot
+    /// send another write. The `locks` row only says who holds it and since when.
     async fn acquire_advisory_lock(&self, key: &str, holder: &str) -> Result<(), StoreError> {
-        let mut held = self.held.lock().await;
-        let taken = if held.contains_key(key) {
-            None
-        } else {
-            let mut connection = self.pool.acquire().await?;
-            let taken: Vec<bool> = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-                .bind(key)
-                .fetch_all(&mut *connection)
-                .await?;
-            (taken.first() == Some(&true)).then_some(connection)
+        let locked = |holder: String, since: String| StoreError::Locked {
+            key: key.to_string(),
+            holder,
+            since,
+            expires: "its end".to_string(),
         };
-        let Some(mut connection) = taken else {
-            let row = sqlx::query("SELECT holder, acquired_at FROM locks WHERE key = $1")
-                .bind(key)
-                .fetch_all(&self.pool)
-                .await?;
-            let (holder, since) = match row.first() {
-                Some(row) => (row.try_get("holder")?, row.try_get("acquired_at")?),
-                None => ("another worker".to_string(), "a moment ago".to_string()),
-            };
-            return Err(StoreError::Locked { key: key.to_string(), holder, since, expires: "its end".to_string() });
-        };
-        sqlx::query(LOCK_ROW)
+        if self.held.lock().await.contains_key(key) {
+            let (holder, since) = self.lock_row(key).await?;
+            return Err(locked(holder, since));
+        }
+        let mut connection = self.pool.acquire().await?;
+        let taken: Vec<bool> = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
             .bind(key)
-            .bind(holder)
-            .bind(i64::from(std::process::id()))
-            .bind(now())
-            .bind("while its holder's connection lasts")
-            .execute(&mut *connection)
+            .fetch_all(&mut *connection)
             .await?;
-        held.insert(key.to_string(), connection);
+        if taken.first() != Some(&true) {
+            drop(connection);
+            let (holder, since) = self.lock_row(key).await?;
+            return Err(locked(holder, since));
+        }
+        // From here the session holds the lock: if anything fails it is closed, never put back into the
+        // pool still holding it.
+        let setup: Result<(), sqlx::Error> = async {
+            connection.execute(LOCK_KEEPALIVES).await?;
+            sqlx::query(LOCK_ROW)
+                .bind(key)
+                .bind(holder)
+                .bind(i64::from(std::process::id()))
+                .bind(now())
+                .bind("while its holder's connection lasts")
+                .execute(&mut *connection)
+                .await?;
+            Ok(())
+        }
+        .await;
+        if let Err(error) = setup {
+            connection.close_on_drop();
+            return Err(error.into());
+        }
+        let mut held = self.held.lock().await;
+        if held.contains_key(key) {
+            // Another task of this process took it meanwhile on another session (not possible while the
+            // advisory lock is exclusive, but never two holders in the map).
+            connection.close_on_drop();
+            drop(held);
+            let (holder, since) = self.lock_row(key).await?;
+            return Err(locked(holder, since));
+        }
+        held.insert(key.to_string(), std::sync::Arc::new(tokio::sync::Mutex::new(Some(connection))));
         Ok(())
+    }
+
+    /// Who holds a run lock and since when, as its row says.
+    async fn lock_row(&self, key: &str) -> Result<(String, String), StoreError> {
+        let rows =
+            sqlx::query("SELECT holder, acquired_at FROM locks WHERE key = $1").bind(key).fetch_all(&self.pool).await?;
+        Ok(match rows.first() {
+            Some(row) => (row.try_get("holder")?, row.try_get("acquired_at")?),
+            None => ("another worker".to_string(), "a moment ago".to_string()),
+        })
+    }
+
+    /// The PostgreSQL session that holds a run lock of this process, as the server sees it: its process id
+    /// and its keepalive settings. None when this process does not hold it (or on SQLite).
+    #[doc(hidden)]
+    pub async fn lock_session(&self, key: &str) -> Result<Option<LockSession>, StoreError> {
+        let Some(held) = self.held.lock().await.get(key).cloned() else { return Ok(None) };
+        let mut guard = held.lock().await;
+        let Some(connection) = guard.as_mut() else { return Ok(None) };
+        let row = sqlx::query(
+            "SELECT pg_backend_pid() AS pid, current_setting('tcp_keepalives_idle') AS idle, current_setting('tcp_keepalives_interval') AS every, current_setting('tcp_keepalives_count') AS count",
+        )
+        .fetch_one(&mut **connection)
+        .await?;
+        Ok(Some(LockSession {
+            backend_pid: i64::from(row.try_get::<i32, _>("pid")?),
+            keepalives: format!(
+                "idle {}, every {}, {} probes",
+                row.try_get::<String, _>("idle")?,
+                row.try_get::<String, _>("every")?,
+                row.try_get::<String, _>("count")?
+            ),
+        }))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -540,31 +618,84 @@ impl StateStore {
         self.pool.close().await;
     }
 
+    /// Journals a write on the pool (its answer; every intent on SQLite, or of a run with no lock).
     async fn journal(
         &self,
         run_id: i64,
         write: &Write,
-        phase: &str,
+        phase: &'static str,
         outcome: Option<String>,
     ) -> Result<(), StoreError> {
-        let (before, after) = values(write);
-        sqlx::query(
-            "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(run_id)
-        .bind(now())
-        .bind(phase)
-        .bind(write.employment_id.as_str())
-        .bind(write.employee_number.to_string())
-        .bind(write.rule.as_ref())
-        .bind(record_key(write))
-        .bind(write.describe())
-        .bind(before)
-        .bind(after)
-        .bind(outcome)
-        .execute(&self.pool)
-        .await?;
+        journal_row(run_id, write, phase, outcome).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Journals a write's intent through the session that holds the run's lock (PostgreSQL): if that
+    /// session is gone, so is the lock, and the write is not sent. A session that fails once is closed.
+    async fn journal_fenced(&self, run_id: i64, write: &Write, key: &str) -> Result<(), StoreError> {
+        let lost = |source: Cause| StoreError::LockLost { key: key.to_string(), source };
+        let Some(held) = self.held.lock().await.get(key).cloned() else {
+            return Err(lost("the lock was released before the run ended".into()));
+        };
+        let mut guard = held.lock().await;
+        let Some(connection) = guard.as_mut() else {
+            return Err(lost("its session failed earlier in this run".into()));
+        };
+        match journal_row(run_id, write, "intent", None).execute(&mut **connection).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if let Some(mut connection) = guard.take() {
+                    connection.close_on_drop();
+                }
+                Err(lost(error.into()))
+            }
+        }
+    }
+}
+
+/// The PostgreSQL session that holds a run lock (see [`StateStore::lock_session`]).
+#[derive(Clone, Debug)]
+pub struct LockSession {
+    pub backend_pid: i64,
+    pub keepalives: String,
+}
+
+/// A run lock's session; None once it failed (and was closed, which ended the lock with it).
+type HeldLock = std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Any>>>>;
+
+/// The keepalives of a run lock's session: the server probes a silent client after 20 seconds, every 5,
+/// and ends the session (releasing the lock) after 4 unanswered probes.
+const LOCK_KEEPALIVES: &str =
+    "SET tcp_keepalives_idle = 20; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 4;";
+
+/// The journal row of a write.
+fn journal_row<'q>(
+    run_id: i64,
+    write: &'q Write,
+    phase: &'static str,
+    outcome: Option<String>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let (before, after) = values(write);
+    sqlx::query(
+        "INSERT INTO journal (run_id, at, phase, employment_id, employee_number, rule, record_key, description, before_value, after_value, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(run_id)
+    .bind(now())
+    .bind(phase)
+    .bind(write.employment_id.as_str())
+    .bind(write.employee_number.to_string())
+    .bind(write.rule.as_ref())
+    .bind(record_key(write))
+    .bind(write.describe())
+    .bind(before)
+    .bind(after)
+    .bind(outcome)
+}
+
+impl StateStore {
+    /// The lock a run of this process goes on under (PostgreSQL only: SQLite's lock is its file's).
+    fn lock_of_run(&self, run_id: i64) -> Option<String> {
+        self.runs_under.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&run_id).cloned()
     }
 }
 
@@ -579,6 +710,9 @@ impl Store for StateStore {
         .bind(run.run_date.to_string())
         .bind(i64::from(run.allow_mass_changes));
         let id = crate::store::inserted_id(query, &self.pool).await?;
+        if let (Backend::Postgres, Some(key)) = (self.backend, run.lock) {
+            self.runs_under.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id, key.to_string());
+        }
         Ok(id)
     }
 
@@ -614,11 +748,15 @@ impl Store for StateStore {
                 .await?;
         }
         transaction.commit().await?;
+        self.runs_under.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&run_id);
         Ok(())
     }
 
     async fn journal_intent(&self, run_id: i64, write: &Write) -> Result<(), StoreError> {
-        self.journal(run_id, write, "intent", None).await
+        match self.lock_of_run(run_id) {
+            Some(key) => self.journal_fenced(run_id, write, &key).await,
+            None => self.journal(run_id, write, "intent", None).await,
+        }
     }
 
     async fn journal_result(&self, run_id: i64, write: &Write, outcome: WriteOutcome<'_>) -> Result<(), StoreError> {
@@ -723,8 +861,17 @@ impl Store for StateStore {
 
     async fn release_lock(&self, key: &str, holder: &str) -> Result<(), StoreError> {
         let held = self.held.lock().await.remove(key);
-        if let Some(mut connection) = held {
-            sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(key).execute(&mut *connection).await?;
+        self.runs_under.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).retain(|_, under| under != key);
+        if let Some(held) = held {
+            // After an intent under way through the session, if any.
+            if let Some(mut connection) = held.lock().await.take() {
+                let unlocked =
+                    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(key).execute(&mut *connection).await;
+                if unlocked.is_err() {
+                    // Closed rather than put back into the pool still holding the lock.
+                    connection.close_on_drop();
+                }
+            }
         }
         sqlx::query("DELETE FROM locks WHERE key = $1 AND holder = $2")
             .bind(key)

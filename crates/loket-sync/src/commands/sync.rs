@@ -133,6 +133,7 @@ async fn sync_locked(
         who: &settings.state.who,
         run_date: today,
         allow_mass_changes: options.allow_mass_changes,
+        lock: Some(&config.legal_entity),
     };
     let run_id = store.start_run(&run).await?;
     let planned = match plan_or_report(context, settings, connections, options.allow_mass_changes).await {

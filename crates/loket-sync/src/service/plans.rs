@@ -355,6 +355,7 @@ impl Service {
             who: approver,
             run_date: today,
             allow_mass_changes: row.allow_mass_changes.0,
+            lock: Some(&settings.sync.legal_entity),
         };
         let run_id = self.store.start_run(&run).await?;
         self.records.link_run(run_id, row.connection_id).await?;

@@ -113,6 +113,71 @@ fn a_second_concurrent_run_is_refused_and_a_dead_runs_lock_is_taken_over(db: Db)
     run_in(&site, &["sync", "--yes"]).assert().code(0);
 }
 
+/// PostgreSQL: a run lock goes with the session that holds it. When the server ends that session (as it
+/// does for a holder whose machine stops answering the keepalive probes the session is set up with), the
+/// lock is free for another worker at once, and the run that held it can journal, so send, nothing more.
+#[test]
+fn a_run_whose_lock_session_ended_journals_no_more_intents_and_the_lock_is_free() {
+    use loket_sync::store::{RunStart, StoreError};
+    let url = secrecy::SecretString::from(fresh_database("pg-fence"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let first = StateStore::connect(&url).await.unwrap();
+        let second = StateStore::connect(&url).await.unwrap();
+        first.acquire_lock("entity-1", "the first worker", 30).await.unwrap();
+        let session = first.lock_session("entity-1").await.unwrap().expect("the first worker holds the lock");
+        assert_eq!(session.keepalives, "idle 20, every 5, 4 probes");
+        let run = RunStart {
+            command: "sync",
+            who: "the first worker",
+            run_date: jiff::civil::date(2026, 3, 15),
+            allow_mass_changes: false,
+            lock: Some("entity-1"),
+        };
+        let run_id = first.start_run(&run).await.unwrap();
+        let write: engine::plan::Write = serde_json::from_value(serde_json::json!({
+            "employment_id": "emp-1",
+            "employee_number": 1,
+            "rule": "S9",
+            "action": "post_wage",
+            "after": {"start": "2026-03-01", "kind": "periodic", "amount": "5100.00"}
+        }))
+        .unwrap();
+        first.journal_intent(run_id, &write).await.unwrap();
+        let refused = second.acquire_lock("entity-1", "the second worker", 30).await;
+        assert!(matches!(refused, Err(StoreError::Locked { .. })), "held: {refused:?}");
+
+        // The server ends the holder's session (and waits until it has ended).
+        let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend(CAST($1 AS INTEGER), 10000)")
+            .bind(session.backend_pid)
+            .fetch_one(second.pool())
+            .await
+            .unwrap();
+        assert!(ended);
+        second.acquire_lock("entity-1", "the second worker", 30).await.unwrap();
+        for attempt in ["first", "second"] {
+            let lost = first.journal_intent(run_id, &write).await;
+            let Err(error @ StoreError::LockLost { .. }) = lost else {
+                panic!("{attempt} intent after the loss: {lost:?}")
+            };
+            assert!(error.to_string().contains("sends nothing more to Loket"), "{error}");
+        }
+        let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE run_id = $1 AND phase = 'intent'")
+            .bind(run_id)
+            .fetch_one(second.pool())
+            .await
+            .unwrap();
+        assert_eq!(intents, 1, "only the intent made under the lock is journaled");
+        // The first worker letting go does not free the lock the second one holds.
+        first.release_lock("entity-1", "the first worker").await.unwrap();
+        let refused = first.acquire_lock("entity-1", "the first worker", 30).await;
+        assert!(matches!(refused, Err(StoreError::Locked { .. })), "the second worker holds it: {refused:?}");
+        second.release_lock("entity-1", "the second worker").await.unwrap();
+        first.close().await;
+        second.close().await;
+    });
+}
+
 fn a_saved_plan_is_applied_only_if_nothing_changed_since(db: Db) {
     let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "saved-plan", true, db);
     let plan = site.directory.join("plan.json");

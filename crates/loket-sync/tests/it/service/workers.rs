@@ -433,6 +433,47 @@ fn postgres_stopped_mid_apply_no_write_goes_unjournaled_and_the_next_run_converg
 }
 
 #[test]
+fn postgres_restarted_mid_apply_the_run_that_lost_its_lock_sends_nothing_more_and_the_next_run_converges() {
+    let server = OwnServer::start("restart");
+    let database = fresh_database_on(&server.url, "restart");
+    let site = site_at(
+        scenario_file("06-retroactive-correction-and-future-raise.json"),
+        "workers-restart",
+        true,
+        Some(database),
+    );
+    let expected = site.scenario.expect.loket.clone().unwrap();
+    due_connections(&site, 1, "auto");
+    let gate = site.directory.join("resume");
+    let gate_text = gate.to_str().unwrap().to_string();
+    let worker =
+        Worker::start_with(&site, &["--tick-seconds", "1", "--pause-after-writes", "1", "--resume-when", &gate_text]);
+    worker.wait_for("paused after 1 writes");
+    // The database restarts while the run is between two writes: the session that held the run's lock is
+    // gone, and with it the lock (another worker could take it now). The database answers again before
+    // the run goes on, so only the lock can stop it.
+    server.stop();
+    server.up(server.port());
+    std::fs::write(&gate, "").unwrap();
+    worker.wait_for("resumed after 1 writes");
+    let ended = worker.wait_for("outcome=");
+    assert_eq!(site.loket.writes(), 1, "no write sent after the lock was lost: {ended}");
+    let issues = String::from_utf8_lossy(&run_in(&site, &["issues"]).assert().code(0).get_output().stdout).to_string();
+    assert!(issues.contains("run lock for legal entity"), "the run says why it stopped: {issues}");
+
+    // Its slot made due again: the same worker runs it under a new lock and sends only what is missing.
+    execute(&site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
+    worker.wait_for("outcome=applied");
+    let said = worker.said();
+    worker.stop();
+    let after = site.loket.dump();
+    let differences = scenario::compare_loket(&expected.employments, &after.employments);
+    assert!(differences.is_empty(), "{differences:?}\n{said}");
+    assert_eq!(after.employments[0].wages.len(), expected.employments[0].wages.len(), "no duplicate");
+    assert_eq!(site.loket.writes(), 2, "only the write that was missing was sent");
+}
+
+#[test]
 fn a_plan_approved_on_two_workers_at_once_is_applied_once() {
     let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-approve", Db::Postgres);
     let second = second_worker(&served);
