@@ -3,6 +3,9 @@
 //! Loket's refresh tokens rotate: every refresh returns a new one and the old one stops working. So
 //! refreshes are serialised (one at a time, behind a mutex), and the new tokens are saved to the token store
 //! before the new access token is used: a crash after a refresh can never leave only a dead refresh token.
+//! A store that several processes share (the service's database, several workers) also serialises the
+//! refreshes between them ([`TokenStore::lock_for_refresh`]): a process that finds the tokens rotated by
+//! another while it waited uses those, instead of refreshing with a refresh token that is dead.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -40,10 +43,33 @@ pub enum TokenStoreError {
     },
 }
 
+/// A future a token store returns (boxed: the trait is used as `dyn TokenStore`).
+pub type StoreFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, TokenStoreError>> + Send + 'a>>;
+
+/// A refresh under way: the tokens as the store holds them now, and whatever keeps other processes from
+/// refreshing until this is dropped (after the new tokens are saved).
+pub struct RefreshLock {
+    pub stored: Option<Tokens>,
+    pub held: Option<Box<dyn Send>>,
+}
+
 /// Where the tokens live between runs. The binary keeps them in a 0600 file beside its configuration.
 pub trait TokenStore: Send + Sync {
     fn load(&self) -> Result<Option<Tokens>, TokenStoreError>;
     fn save(&self, tokens: &Tokens) -> Result<(), TokenStoreError>;
+
+    /// Saves on the caller's runtime; the client saves through this. By default the synchronous save.
+    fn save_async<'a>(&'a self, tokens: &'a Tokens) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.save(tokens) })
+    }
+
+    /// Before a refresh: waits until no other process that shares this store refreshes, keeps them from
+    /// starting one until the answer is dropped, and says what the store holds now. By default (a store
+    /// of one process) nothing to wait for and nothing new.
+    fn lock_for_refresh(&self) -> StoreFuture<'_, RefreshLock> {
+        Box::pin(async { Ok(RefreshLock { stored: None, held: None }) })
+    }
 }
 
 /// Tokens in memory only (tests, and a run that was handed tokens).

@@ -255,7 +255,7 @@ impl LoketClient {
         let refresh_token =
             refresh_token.ok_or_else(|| LoketError::OAuth("the token answer carries no refresh token".to_string()))?;
         let tokens = Tokens { access_token, refresh_token, expires_at };
-        self.store.save(&tokens)?;
+        self.store.save_async(&tokens).await?;
         *self.tokens.lock().await = Some(tokens);
         Ok(())
     }
@@ -343,6 +343,21 @@ impl LoketClient {
     }
 
     async fn refresh_locked(&self, guard: &mut Option<Tokens>) -> Result<SecretString, LoketError> {
+        // No other process that shares the store refreshes until `lock` is dropped. If one did while this
+        // process held its tokens, the refresh token here is dead: the stored tokens are the live ones.
+        let lock = self.store.lock_for_refresh().await?;
+        if let Some(stored) = lock.stored.as_ref() {
+            let same = |held: &Tokens| {
+                held.refresh_token.expose_secret() == stored.refresh_token.expose_secret()
+                    && held.access_token.expose_secret() == stored.access_token.expose_secret()
+            };
+            if !guard.as_ref().is_some_and(same) {
+                *guard = Some(stored.clone());
+                if stored.expires_at - 60 > now_seconds() {
+                    return Ok(stored.access_token.clone());
+                }
+            }
+        }
         let current = guard.as_ref().ok_or(LoketError::NotConnected)?;
         let refresh_token = current.refresh_token.expose_secret().to_string();
         let form = [
@@ -356,7 +371,8 @@ impl LoketClient {
         // anything uses it. An answer without one (some integrations see this) keeps the current one.
         let refresh_token = new_refresh_token.unwrap_or_else(|| current.refresh_token.clone());
         let fresh = Tokens { access_token, refresh_token, expires_at };
-        self.store.save(&fresh)?;
+        self.store.save_async(&fresh).await?;
+        drop(lock);
         let access = fresh.access_token.clone();
         *guard = Some(fresh);
         Ok(access)

@@ -300,6 +300,12 @@ impl LoketEmulator {
         lock(&self.shared.auth).issue()
     }
 
+    /// Ends every access token issued so far, as an hour passing would: the next request with one is
+    /// answered 401, and its holder must refresh (refresh tokens stay as they are, each usable once).
+    pub fn expire_access_tokens(&self) {
+        lock(&self.shared.auth).access.clear();
+    }
+
     pub fn router(&self) -> Router {
         let shared = Arc::clone(&self.shared);
         let api = Router::new()

@@ -1,13 +1,15 @@
 //! The Loket tokens of a login, sealed in the state store. Loket's refresh tokens rotate, so the client
-//! saves new tokens before it uses them (loket/src/auth.rs); the client's token store is synchronous, so a
-//! save runs the store's query to its end on a thread of its own before it returns.
+//! saves new tokens before it uses them (loket/src/auth.rs). Every worker on one database has its own
+//! client for a login, so a refresh is serialised between them: under a PostgreSQL advisory lock of the
+//! login, the tokens are read again first, and a worker that finds them rotated by another uses those.
 
 use std::sync::{Arc, Mutex};
 
-use loket::auth::TokenStoreError;
+use loket::auth::{RefreshLock, StoreFuture, TokenStoreError};
 use loket::{TokenStore, Tokens};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use sqlx::{Executor as _, Row as _};
 
 use super::crypto::SecretKey;
 use super::records::Records;
@@ -59,6 +61,44 @@ impl StoredTokens {
     }
 }
 
+impl StoredTokens {
+    fn failed(&self, source: engine::errors::Cause) -> TokenStoreError {
+        TokenStoreError::Write { path: format!("state store, Loket login {}", self.login_id).into(), source }
+    }
+
+    /// The login's refresh lock (PostgreSQL: a session advisory lock on a connection of its own, which is
+    /// closed, so unlocked, when the lock is dropped) and the tokens stored now.
+    async fn lock_and_read(&self) -> Result<RefreshLock, TokenStoreError> {
+        let failed = |error: sqlx::Error| self.failed(error.into());
+        let mut connection = self.records.pool.acquire().await.map_err(failed)?;
+        let shared = connection.backend_name() == "PostgreSQL";
+        if shared {
+            // Closed when dropped: the session ends and its lock with it, also if anything below fails.
+            connection.close_on_drop();
+            // A refresh is one token request; a wait of a minute means something else is wrong.
+            connection.execute("SET lock_timeout = '60s'").await.map_err(failed)?;
+            sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+                .bind(format!("loket-sync: refresh of Loket login {}", self.login_id))
+                .execute(&mut *connection)
+                .await
+                .map_err(failed)?;
+        }
+        let row = sqlx::query("SELECT tokens_sealed FROM loket_logins WHERE id = $1")
+            .bind(self.login_id)
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(failed)?;
+        let sealed: Option<String> = match row {
+            Some(row) => row.try_get("tokens_sealed").map_err(failed)?,
+            None => None,
+        };
+        let stored = sealed.and_then(|sealed| open(&self.key, self.login_id, &sealed));
+        // SQLite: one process, nothing to hold.
+        let held: Option<Box<dyn Send>> = if shared { Some(Box::new(connection)) } else { None };
+        Ok(RefreshLock { stored, held })
+    }
+}
+
 impl TokenStore for StoredTokens {
     fn load(&self) -> Result<Option<Tokens>, TokenStoreError> {
         Ok(self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
@@ -90,5 +130,21 @@ impl TokenStore for StoredTokens {
         }
         *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tokens.clone());
         Ok(())
+    }
+
+    fn save_async<'a>(&'a self, tokens: &'a Tokens) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let sealed = seal(&self.key, self.login_id, tokens).map_err(|error| self.failed(error.into()))?;
+            self.records
+                .set_login_tokens(self.login_id, Some(&sealed))
+                .await
+                .map_err(|error| self.failed(engine::errors::chain(&error).into()))?;
+            *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tokens.clone());
+            Ok(())
+        })
+    }
+
+    fn lock_for_refresh(&self) -> StoreFuture<'_, RefreshLock> {
+        Box::pin(self.lock_and_read())
     }
 }

@@ -473,6 +473,59 @@ fn postgres_restarted_mid_apply_the_run_that_lost_its_lock_sends_nothing_more_an
     assert_eq!(site.loket.writes(), 2, "only the write that was missing was sent");
 }
 
+/// Loket's refresh tokens rotate, and every worker has its own client for a login. A worker whose access
+/// token ended after another worker refreshed must not refresh with the refresh token it holds (dead):
+/// it finds the rotated tokens in the database, under the login's refresh lock, and uses them.
+#[test]
+fn workers_sharing_a_loket_login_refresh_its_rotating_tokens_without_losing_it() {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-refresh", Db::Postgres);
+    let second = second_worker(&served);
+    let olga = served.token("olga");
+    let id = connection_id(&served, &olga);
+    let check = format!("/api/v1/connections/{id}/check");
+    let call = |base: &str| {
+        served.runtime.block_on(async {
+            let answer = reqwest::Client::new().get(format!("{base}{check}")).bearer_auth(&olga).send().await.unwrap();
+            let status = answer.status();
+            let body = answer.json::<Value>().await.unwrap_or(Value::Null);
+            // Read and checked: Loket answered (a lost login shows as "not_checked" with its reason).
+            (status, body["validity"]["status"].clone(), body)
+        })
+    };
+    // Both workers read Loket with the login's tokens: each holds them in its own client.
+    for base in [served.base.as_str(), second.as_str()] {
+        let (status, validity, body) = call(base);
+        assert_eq!((status, validity), (StatusCode::OK, json!("valid")), "{base}: {body}");
+    }
+    // An hour passes: the first worker refreshes (the refresh token rotates), then the second one.
+    served.site.loket.expire_access_tokens();
+    for base in [served.base.as_str(), second.as_str()] {
+        let (status, validity, body) = call(base);
+        assert_eq!((status, validity), (StatusCode::OK, json!("valid")), "{base} after the tokens ended: {body}");
+    }
+    // Another hour: both at once; one refreshes, the other waits for it and uses its tokens.
+    served.site.loket.expire_access_tokens();
+    let answers: Vec<Value> = served.runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let first = http.get(format!("{}{check}", served.base)).bearer_auth(&olga).send();
+        let second = http.get(format!("{second}{check}")).bearer_auth(&olga).send();
+        let (first, second) = tokio::join!(first, second);
+        let mut answers = Vec::new();
+        for answer in [first.unwrap(), second.unwrap()] {
+            answers.push(answer.json::<Value>().await.unwrap_or(Value::Null)["validity"]["status"].clone());
+        }
+        answers
+    });
+    assert_eq!(answers, vec![json!("valid"), json!("valid")], "both read Loket at once after the tokens ended");
+    let needs_login: Vec<i64> = served.runtime.block_on(async {
+        let store = StateStore::open_at(&served.site.state_location()).await.unwrap();
+        let rows = sqlx::query_scalar("SELECT needs_login FROM loket_logins").fetch_all(store.pool()).await.unwrap();
+        store.close().await;
+        rows
+    });
+    assert_eq!(needs_login, vec![0], "the login is kept");
+}
+
 #[test]
 fn a_plan_approved_on_two_workers_at_once_is_applied_once() {
     let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-approve", Db::Postgres);
