@@ -20,6 +20,10 @@ use crate::store::StoreError;
 pub const EVENTS: &[&str] = &["plan_pending", "run_failed", "new_errors", "login_needed", "guard_refused"];
 /// Attempts before a delivery is given up (its last error stays in the outbox).
 pub const MAX_ATTEMPTS: i64 = 8;
+
+/// How long a delivery a worker claimed stays its own: a send takes seconds; a worker that stopped mid-send
+/// leaves it to another after this.
+const CLAIM_MINUTES: i64 = 5;
 pub const SIGNATURE_HEADER: &str = "x-loket-sync-signature";
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +98,7 @@ pub struct NewNotification {
 #[derive(Debug, sqlx::FromRow)]
 struct Due {
     id: i64,
+    next_at: String,
     event: String,
     payload: String,
     attempts: i64,
@@ -234,10 +239,11 @@ impl Service {
         }
     }
 
-    /// Delivers what is due at `now`; returns how many were delivered.
+    /// Delivers what is due at `now`, each item claimed first (several workers deliver from one outbox);
+    /// returns how many were delivered.
     pub async fn deliver(&self, now: jiff::Timestamp) -> usize {
         let due: Vec<Due> = match sqlx::query_as(
-            "SELECT outbox.id, outbox.event, outbox.payload, outbox.attempts, notifications.kind, notifications.target, notifications.target_sealed,
+            "SELECT outbox.id, outbox.next_at, outbox.event, outbox.payload, outbox.attempts, notifications.kind, notifications.target, notifications.target_sealed,
                     notifications.id AS notification_id, notifications.secret_sealed
              FROM outbox JOIN notifications ON notifications.id = outbox.notification_id
              WHERE outbox.delivered_at IS NULL AND outbox.attempts < $1 AND outbox.next_at <= $2 ORDER BY outbox.id LIMIT 100",
@@ -255,6 +261,23 @@ impl Service {
         };
         let mut delivered = 0;
         for item in due {
+            // Claimed before it is sent: a worker delivering at the same moment finds it moved and leaves
+            // it. A worker that stops mid-send leaves it for another after the claim's five minutes.
+            let claimed =
+                sqlx::query("UPDATE outbox SET next_at = $1 WHERE id = $2 AND delivered_at IS NULL AND next_at = $3")
+                    .bind((now + jiff::SignedDuration::from_mins(CLAIM_MINUTES)).to_string())
+                    .bind(item.id)
+                    .bind(&item.next_at)
+                    .execute(&self.records.pool)
+                    .await;
+            match claimed {
+                Ok(done) if done.rows_affected() == 1 => {}
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::error!(delivery = item.id, error = %error, "a delivery could not be claimed");
+                    continue;
+                }
+            }
             let result = match item.kind.as_str() {
                 "webhook" => self.send_webhook(&item).await,
                 _ => self.send_mail(&item).await,

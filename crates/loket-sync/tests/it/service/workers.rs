@@ -526,6 +526,60 @@ fn workers_sharing_a_loket_login_refresh_its_rotating_tokens_without_losing_it()
     assert_eq!(needs_login, vec![0], "the login is kept");
 }
 
+/// Every worker delivers the outbox's notifications; two at the same moment send each one once.
+#[test]
+fn two_workers_delivering_at_once_send_each_notification_once() {
+    let served = served_on("01-monthly-salary-first-sync.json", "workers-outbox", Db::Postgres);
+    let alice = served.token("alice");
+    // A receiver that answers after a moment, so that both workers are sending while the other looks.
+    let (hook, received) = served.runtime.block_on(async {
+        let received: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let kept = Arc::clone(&received);
+        let router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: String| {
+                let kept = Arc::clone(&kept);
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    kept.lock().unwrap().push(body);
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let running = emulator::start(router).await.unwrap();
+        let url = format!("{}/hook", running.url());
+        std::mem::forget(running);
+        (url, received)
+    });
+    let (status, body) = served.call(
+        "POST",
+        "/api/v1/notifications",
+        Auth::Bearer(&alice),
+        Some(json!({"kind": "webhook", "target": hook, "events": ["run_failed"]})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let other = served.runtime.block_on(async {
+        let clock = Arc::new(FixedDate(served.site.scenario.today));
+        let location = served.site.state_location();
+        Service::open_at(&location, KeySource::Hex(SecretString::from(KEY)), clock).await.unwrap()
+    });
+    let events = 12;
+    let delivered = served.runtime.block_on(async {
+        for n in 0..events {
+            served.service.notify("run_failed", None, &format!("run {n} failed"), json!({"n": n})).await;
+        }
+        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+        let (first, second) = tokio::join!(served.service.deliver(at), other.deliver(at));
+        first + second
+    });
+    assert_eq!(delivered, events, "each delivered by one of the two workers");
+    let mut bodies = received.lock().unwrap().clone();
+    assert_eq!(bodies.len(), events, "each sent once: {bodies:?}");
+    bodies.sort();
+    bodies.dedup();
+    assert_eq!(bodies.len(), events, "no notification twice");
+}
+
 #[test]
 fn a_plan_approved_on_two_workers_at_once_is_applied_once() {
     let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-approve", Db::Postgres);
