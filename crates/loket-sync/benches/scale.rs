@@ -132,7 +132,7 @@ async fn connections(bureau: &Bureau, location: &Location) {
             last_scheduled_at: Some("2020-01-01T00:00:00Z".to_string()),
             ..saved.connection
         };
-        service.records.update_connection_policy(&row).await.expect("the policy");
+        service.records.update_connection_policy(&row, true).await.expect("the policy");
     }
 }
 

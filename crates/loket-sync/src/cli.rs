@@ -145,7 +145,7 @@ pub enum Command {
         /// How many scheduled runs (employers) this worker runs at once. They share the worker's request
         /// budgets (8 to Personio, each Loket login's `concurrency`), so a second run fills the gaps of
         /// the first's company-wide reads rather than doubling the load on either API. At most 4: each
-        /// run on PostgreSQL holds one of the worker's 8 database connections for its lock.
+        /// run on PostgreSQL holds one of the worker's 12 database connections for its lock.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=4))]
         runs_at_once: u64,
         /// Test-only crash point: stop and wait after this many writes of an apply (for a kill -9).

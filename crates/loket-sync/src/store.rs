@@ -431,7 +431,7 @@ impl StateStore {
             |error: sqlx::Error| StoreError::Unreachable { database: database.clone(), source: error.into() };
         let options = AnyConnectOptions::from_str(url.expose_secret()).map_err(unreachable)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(8)
+            .max_connections(12)
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect_with(options)
             .await

@@ -262,6 +262,7 @@ impl From<PlanningError> for ApiError {
             PlanningError::OwnPlan(_) => ApiError::new(StatusCode::FORBIDDEN, message),
             PlanningError::LongComment => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message),
             PlanningError::NeedsLogin(_) => ApiError::new(StatusCode::CONFLICT, message),
+            PlanningError::Busy(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message),
             PlanningError::Plan(PlanError::Config(errors)) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message,

@@ -124,7 +124,7 @@ pub async fn start(clock: Arc<dyn Clock>) -> anyhow::Result<Demo> {
             approvals_required: *approvals,
             ..saved.connection
         };
-        service.records.update_connection_policy(&policy).await?;
+        service.records.update_connection_policy(&policy, true).await?;
         employers.push(format!("{} ({mode}, \"{schedule}\", {approvals} approval(s))", section.employer.name));
     }
     Ok(Demo { service, state, admin_password, servers: vec![personio_running, loket_running], employers })

@@ -97,10 +97,16 @@ pub struct Service {
     pub(crate) personio_permits: Arc<tokio::sync::Semaphore>,
     /// How many scheduled runs a tick runs at once (`serve --runs-at-once`); they share the budgets.
     pub runs_at_once: usize,
+    /// Approved plans being applied at once (`APPROVED_APPLIES_AT_ONCE`): each holds a database session
+    /// for its run lock, so that with the scheduled runs they leave the pool room for the rest.
+    pub(crate) applies: Arc<tokio::sync::Semaphore>,
 }
 
 /// The Personio requests one worker has under way at once, over all the employers it runs.
 pub const PERSONIO_REQUESTS_AT_ONCE: usize = 8;
+/// Approved plans one worker applies at once; one more is refused (503: approve again in a moment). With
+/// at most 4 scheduled runs, at most 6 of the worker's 12 PostgreSQL connections hold run locks.
+pub const APPROVED_APPLIES_AT_ONCE: usize = 2;
 
 /// Where the key comes from: the environment variable's value, or a file.
 pub enum KeySource<'a> {
@@ -149,6 +155,7 @@ impl Service {
             crash: Default::default(),
             loket_clients: Default::default(),
             personio_permits: Arc::new(tokio::sync::Semaphore::new(PERSONIO_REQUESTS_AT_ONCE)),
+            applies: Arc::new(tokio::sync::Semaphore::new(APPROVED_APPLIES_AT_ONCE)),
             runs_at_once: 1,
         })
     }

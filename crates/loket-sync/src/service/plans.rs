@@ -33,6 +33,10 @@ pub enum PlanningError {
     Plan(#[source] PlanError),
     #[error("Loket login {0} is needed again (Loket refused its tokens): an admin logs in to Loket for it")]
     NeedsLogin(i64),
+    #[error(
+        "this worker is applying {0} approved plans already; approve again in a moment (the approval was not kept, nothing was written)"
+    )]
+    Busy(usize),
     #[error(transparent)]
     Connection(#[from] ConnectionError),
     #[error(transparent)]
@@ -300,6 +304,9 @@ impl Service {
 
     /// Applies an approved plan if nothing changed since it was made, under the legal entity's run lock.
     pub(super) async fn apply_approved(&self, row: &PlanRow, approver: &str) -> Result<Decision, PlanningError> {
+        let _permit = Arc::clone(&self.applies)
+            .try_acquire_owned()
+            .map_err(|_| PlanningError::Busy(super::APPROVED_APPLIES_AT_ONCE))?;
         let (connection, settings, connections) = self.open_connection(row.connection_id).await?;
         let holder = format!("loket-sync serve (process {}), approved by {approver}", std::process::id());
         let lock_key = settings.sync.legal_entity.clone();
@@ -357,8 +364,19 @@ impl Service {
             allow_mass_changes: row.allow_mass_changes.0,
             lock: Some(&settings.sync.legal_entity),
         };
-        let run_id = self.store.start_run(&run).await?;
-        self.records.link_run(run_id, row.connection_id).await?;
+        // Nothing is written until the run is recorded; a plan whose run cannot be recorded waits again
+        // rather than showing as applied with nothing behind it.
+        let started = match self.store.start_run(&run).await {
+            Ok(run_id) => self.records.link_run(run_id, row.connection_id).await.map(|()| run_id),
+            Err(error) => Err(error),
+        };
+        let run_id = match started {
+            Ok(run_id) => run_id,
+            Err(error) => {
+                let _ = self.records.move_plan(row.id, "applied", "pending", None).await;
+                return Err(error.into());
+            }
+        };
         let printer = Printer::new(true);
         let journal = Arc::new(Journal::new(
             Arc::clone(&self.store),

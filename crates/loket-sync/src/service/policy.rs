@@ -46,7 +46,7 @@ impl Service {
         if describe(&before) == describe(&after) {
             return Ok(before);
         }
-        records.update_connection_policy(&after).await?;
+        records.update_connection_policy(&after, after.last_scheduled_at != before.last_scheduled_at).await?;
         records
             .audit(AuditEntry {
                 who,

@@ -248,12 +248,20 @@ impl Records {
         Ok(id)
     }
 
-    pub async fn update_connection_policy(&self, row: &ConnectionRow) -> Result<(), StoreError> {
+    /// Saves a connection's mode, schedule and approvals. Its `last_scheduled_at` only with `restart_schedule`
+    /// (a new schedule starts from now): otherwise a worker may have claimed a slot since `row` was read, and
+    /// writing back the older value would make that slot due again.
+    pub async fn update_connection_policy(
+        &self,
+        row: &ConnectionRow,
+        restart_schedule: bool,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE connections SET mode = $1, schedule = $2, last_scheduled_at = $3, approvals_required = $4, updated_at = $5 WHERE id = $6",
+            "UPDATE connections SET mode = $1, schedule = $2, last_scheduled_at = CASE WHEN $3 = 1 THEN $4 ELSE last_scheduled_at END, approvals_required = $5, updated_at = $6 WHERE id = $7",
         )
         .bind(&row.mode)
         .bind(&row.schedule)
+        .bind(i64::from(restart_schedule))
         .bind(&row.last_scheduled_at)
         .bind(row.approvals_required)
         .bind(now())

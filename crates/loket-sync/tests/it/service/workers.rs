@@ -108,7 +108,7 @@ fn due_connections(site: &Site, count: usize, mode: &str) {
                 last_scheduled_at: Some("2020-01-01T00:00:00Z".to_string()),
                 ..saved.connection
             };
-            service.records.update_connection_policy(&row).await.unwrap();
+            service.records.update_connection_policy(&row, true).await.unwrap();
         }
     });
 }
@@ -578,6 +578,96 @@ fn two_workers_delivering_at_once_send_each_notification_once() {
     bodies.sort();
     bodies.dedup();
     assert_eq!(bodies.len(), events, "no notification twice");
+}
+
+/// Adds an employer of its own (a Loket employer under the same login, a Personio company with its own
+/// credentials and legal entity) to a served site, as a connection; its id.
+fn another_employer(served: &Served, number: usize) -> i64 {
+    let mut loket = served.site.scenario.loket.clone();
+    loket.employer.name = format!("{} ({number})", loket.employer.name);
+    served.site.loket.add_employer(loket.clone()).unwrap();
+    let mut personio = served.site.scenario.personio.clone();
+    let legal_entity = format!("{}{number}", personio.legal_entity.id);
+    personio.legal_entity.id = legal_entity.clone();
+    for person in &mut personio.persons {
+        person.employment.legal_entity = legal_entity.clone();
+    }
+    let client = format!("client-{number}");
+    served.site.personio.add_company(&client, "secret-n", personio).unwrap();
+    let text = std::fs::read_to_string(&served.site.config).unwrap();
+    let (employer, administration) = served.site.loket.employers()[0].clone();
+    let text = text
+        .replace(&employer, &loket.employer_id())
+        .replace(&administration, &loket.administration_id())
+        .replacen("client_id = \"loket-sync-demo\"", &format!("client_id = \"{client}\""), 1)
+        .replacen(
+            &format!("legal_entity = \"{}\"", served.site.scenario.personio.legal_entity.id),
+            &format!("legal_entity = \"{legal_entity}\""),
+            1,
+        );
+    let file = served.site.directory.join(format!("employer-{number}.toml"));
+    std::fs::write(&file, text).unwrap();
+    super::service_command(&served.site, &served.state, &["connections", "import", file.to_str().unwrap()])
+        .env("PERSONIO_CLIENT_SECRET", "secret-n")
+        .assert()
+        .success();
+    let alice = served.token("alice");
+    let (_, connections) = served.call("GET", "/api/v1/connections", Auth::Bearer(&alice), None);
+    connections.as_array().unwrap().iter().map(|connection| connection["id"].as_i64().unwrap()).max().unwrap()
+}
+
+/// A worker applies at most two approved plans at once: a third approval meanwhile is answered 503 and
+/// not kept (each apply holds a database connection for its run lock), and goes through once one ended.
+#[test]
+fn a_third_approval_while_two_plans_are_applied_is_refused_and_not_kept() {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-busy", Db::Postgres);
+    let alice = served.token("alice");
+    let first = connection_id(&served, &alice);
+    let ids = [first, another_employer(&served, 2), another_employer(&served, 3)];
+    let plans: Vec<i64> = ids
+        .iter()
+        .map(|id| {
+            let (status, plan) =
+                served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
+            assert_eq!((status, plan["status"].as_str()), (StatusCode::CREATED, Some("pending")), "{plan}");
+            plan["id"].as_i64().unwrap()
+        })
+        .collect();
+    let gate = served.site.directory.join("resume");
+    let gate_text = gate.to_str().unwrap().to_string();
+    let worker =
+        Worker::start_with(&served.site, &["--no-scheduler", "--pause-after-writes", "1", "--resume-when", &gate_text]);
+    let address = worker.wait_for("serves on http://");
+    let base = address.split("serves on ").nth(1).unwrap().trim().to_string();
+    let approve = |plan: i64| {
+        let url = format!("{base}/api/v1/plans/{plan}/approve");
+        let token = alice.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let answer = reqwest::Client::new().post(url).bearer_auth(token).send().await.unwrap();
+                (answer.status(), answer.json::<Value>().await.unwrap_or(Value::Null))
+            })
+        })
+    };
+    let applying = [approve(plans[0]), approve(plans[1])];
+    worker.wait_for("paused after 1 writes");
+    worker.wait_for("paused after 1 writes");
+    let (status, refused) = approve(plans[2]).join().unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
+    assert!(refused.to_string().contains("approve again in a moment"), "{refused}");
+    let (_, plan) = served.call("GET", &format!("/api/v1/plans/{}", plans[2]), Auth::Bearer(&alice), None);
+    assert_eq!(plan["status"], "pending", "{plan}");
+    assert_eq!(plan["approvals"], json!([]), "the refused approval is not kept: {plan}");
+
+    std::fs::write(&gate, "").unwrap();
+    for handle in applying {
+        let (status, decision) = handle.join().unwrap();
+        assert_eq!((status, decision["outcome"].as_str()), (StatusCode::OK, Some("applied")), "{decision}");
+    }
+    let (status, decision) = approve(plans[2]).join().unwrap();
+    assert_eq!((status, decision["outcome"].as_str()), (StatusCode::OK, Some("applied")), "{decision}");
+    worker.stop();
 }
 
 #[test]
