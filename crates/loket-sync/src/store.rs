@@ -79,7 +79,7 @@ pub enum StoreError {
     )]
     NewerDatabase { database: String, found: i64, known: i64 },
     #[error(
-        "the run lock for legal entity {key} was lost (its database session ended); this run sends nothing more to Loket, and the next run carries on where it stopped"
+        "the run lock for legal entity {key} is no longer this run's; this run sends nothing more to Loket, and the next run carries on where it stopped"
     )]
     LockLost {
         key: String,
@@ -356,6 +356,8 @@ pub struct StateStore {
     held: tokio::sync::Mutex<std::collections::HashMap<String, HeldLock>>,
     /// PostgreSQL: the run lock each run of this process goes on under, by run id.
     runs_under: std::sync::Mutex<std::collections::HashMap<i64, String>>,
+    /// SQLite: the lock rows this process holds, by key (renewed, and checked, with each write's intent).
+    rows_held: std::sync::Mutex<std::collections::HashMap<String, LockRow>>,
     /// The file, or the database as shown (without a password).
     path: PathBuf,
 }
@@ -408,6 +410,7 @@ impl StateStore {
             backend: Backend::Sqlite,
             held: Default::default(),
             runs_under: Default::default(),
+            rows_held: Default::default(),
             path: path.to_path_buf(),
         };
         store.migrate().await?;
@@ -441,6 +444,7 @@ impl StateStore {
             backend: Backend::Postgres,
             held: Default::default(),
             runs_under: Default::default(),
+            rows_held: Default::default(),
             path: PathBuf::from(&database),
         };
         let found: Vec<i64> = sqlx::query_scalar(
@@ -647,9 +651,53 @@ impl StateStore {
                 if let Some(mut connection) = guard.take() {
                     connection.close_on_drop();
                 }
-                Err(lost(error.into()))
+                Err(lost(format!("the database session that held it failed: {error}").into()))
             }
         }
+    }
+}
+
+/// A SQLite lock row this process holds: who, since when, for how long each renewal.
+#[derive(Clone, Debug)]
+struct LockRow {
+    holder: String,
+    acquired_at: String,
+    minutes: i64,
+}
+
+impl StateStore {
+    /// SQLite: journals a write's intent and renews the run's lock in one transaction, only while the lock
+    /// row is still this run's. A run outlives `lock_minutes` without losing its lock; a run whose lock
+    /// another took over (it had expired) sends nothing more.
+    async fn journal_renewing(&self, run_id: i64, write: &Write, key: &str) -> Result<(), StoreError> {
+        let lost = |source: Cause| StoreError::LockLost { key: key.to_string(), source };
+        let held = self.rows_held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(key).cloned();
+        let Some(held) = held else { return Err(lost("the lock was released before the run ended".into())) };
+        let now = jiff::Timestamp::now();
+        let expires = now.checked_add(jiff::SignedDuration::from_mins(held.minutes)).unwrap_or(now);
+        let mut connection = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        let result: Result<(), StoreError> = async {
+            let renewed = sqlx::query(
+                "UPDATE locks SET expires_at = $1 WHERE key = $2 AND holder = $3 AND acquired_at = $4 AND pid = $5",
+            )
+            .bind(expires.to_string())
+            .bind(key)
+            .bind(&held.holder)
+            .bind(&held.acquired_at)
+            .bind(i64::from(std::process::id()))
+            .execute(&mut *connection)
+            .await?;
+            if renewed.rows_affected() != 1 {
+                return Err(lost("another run took it over after it expired".into()));
+            }
+            journal_row(run_id, write, "intent", None).execute(&mut *connection).await?;
+            Ok(())
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *connection).await?;
+        result
     }
 }
 
@@ -710,7 +758,7 @@ impl Store for StateStore {
         .bind(run.run_date.to_string())
         .bind(i64::from(run.allow_mass_changes));
         let id = crate::store::inserted_id(query, &self.pool).await?;
-        if let (Backend::Postgres, Some(key)) = (self.backend, run.lock) {
+        if let Some(key) = run.lock {
             self.runs_under.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id, key.to_string());
         }
         Ok(id)
@@ -753,9 +801,10 @@ impl Store for StateStore {
     }
 
     async fn journal_intent(&self, run_id: i64, write: &Write) -> Result<(), StoreError> {
-        match self.lock_of_run(run_id) {
-            Some(key) => self.journal_fenced(run_id, write, &key).await,
-            None => self.journal(run_id, write, "intent", None).await,
+        match (self.lock_of_run(run_id), self.backend) {
+            (Some(key), Backend::Postgres) => self.journal_fenced(run_id, write, &key).await,
+            (Some(key), Backend::Sqlite) => self.journal_renewing(run_id, write, &key).await,
+            (None, _) => self.journal(run_id, write, "intent", None).await,
         }
     }
 
@@ -856,12 +905,17 @@ impl Store for StateStore {
         .await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         sqlx::query(end).execute(&mut *connection).await?;
+        if result.is_ok() {
+            let row = LockRow { holder: holder.to_string(), acquired_at: now.to_string(), minutes };
+            self.rows_held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key.to_string(), row);
+        }
         result
     }
 
     async fn release_lock(&self, key: &str, holder: &str) -> Result<(), StoreError> {
         let held = self.held.lock().await.remove(key);
         self.runs_under.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).retain(|_, under| under != key);
+        self.rows_held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key);
         if let Some(held) = held {
             // After an intent under way through the session, if any.
             if let Some(mut connection) = held.lock().await.take() {

@@ -178,6 +178,64 @@ fn a_run_whose_lock_session_ended_journals_no_more_intents_and_the_lock_is_free(
     });
 }
 
+/// SQLite: a run's lock is renewed with each write's intent (a run longer than `lock_minutes` keeps it),
+/// and a run whose lock another run took over (it had expired) can journal, so send, nothing more.
+#[test]
+fn a_sqlite_run_renews_its_lock_with_each_intent_and_one_whose_lock_was_taken_over_sends_nothing_more() {
+    use loket_sync::store::{RunStart, StoreError};
+    let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "renew", true, Db::Sqlite);
+    let store = store(&site);
+    site._runtime.block_on(async {
+        store.acquire_lock("entity-1", "the first run", 30).await.unwrap();
+        let run = RunStart {
+            command: "sync",
+            who: "the first run",
+            run_date: jiff::civil::date(2026, 3, 15),
+            allow_mass_changes: false,
+            lock: Some("entity-1"),
+        };
+        let run_id = store.start_run(&run).await.unwrap();
+        let write: engine::plan::Write = serde_json::from_value(serde_json::json!({
+            "employment_id": "emp-1",
+            "employee_number": 1,
+            "rule": "S9",
+            "action": "post_wage",
+            "after": {"start": "2026-03-01", "kind": "periodic", "amount": "5100.00"}
+        }))
+        .unwrap();
+        let expires = || async {
+            let at: String = sqlx::query_scalar("SELECT expires_at FROM locks WHERE key = 'entity-1'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            at.parse::<jiff::Timestamp>().unwrap()
+        };
+        // The run has gone on for longer than its lock lasts: the next intent renews it.
+        sqlx::query("UPDATE locks SET expires_at = '2000-01-01T00:00:00Z'").execute(store.pool()).await.unwrap();
+        store.journal_intent(run_id, &write).await.unwrap();
+        assert!(expires().await > jiff::Timestamp::now(), "renewed for another lock_minutes");
+
+        // Another run took the lock over (as one does once a lock expired): this run is fenced off.
+        sqlx::query("UPDATE locks SET holder = 'another run', acquired_at = '2026-03-15T10:00:00Z'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let lost = store.journal_intent(run_id, &write).await;
+        assert!(matches!(lost, Err(StoreError::LockLost { .. })), "{lost:?}");
+        let holder: String = sqlx::query_scalar("SELECT holder FROM locks WHERE key = 'entity-1'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(holder, "another run", "the other run's lock is left as it is");
+        let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE run_id = $1 AND phase = 'intent'")
+            .bind(run_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(intents, 1, "only the intent made under the lock is journaled");
+    });
+}
+
 fn a_saved_plan_is_applied_only_if_nothing_changed_since(db: Db) {
     let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "saved-plan", true, db);
     let plan = site.directory.join("plan.json");
