@@ -1,7 +1,7 @@
 //! Run safety and history: the state store, the audit journal, drift notes, the run lock, saved plans,
 //! the mass-change guard, crash convergence (G6, G7) and bad state files.
 
-use loket_sync::store::{StateStore, Store};
+use loket_sync::store::{RunStart, StateStore, Store};
 use scenario::{LoketSection, compare_loket};
 
 use super::*;
@@ -113,12 +113,41 @@ fn a_second_concurrent_run_is_refused_and_a_dead_runs_lock_is_taken_over(db: Db)
     run_in(&site, &["sync", "--yes"]).assert().code(0);
 }
 
+/// A run under the lock `entity-1` and a write of it, for the tests of the run lock's fence.
+fn a_run_and_its_write() -> (RunStart<'static>, engine::plan::Write) {
+    let run = RunStart {
+        command: "sync",
+        who: "the first worker",
+        run_date: jiff::civil::date(2026, 3, 15),
+        allow_mass_changes: false,
+        lock: Some("entity-1"),
+    };
+    let write = serde_json::from_value(serde_json::json!({
+        "employment_id": "emp-1",
+        "employee_number": 1,
+        "rule": "S9",
+        "action": "post_wage",
+        "after": {"start": "2026-03-01", "kind": "periodic", "amount": "5100.00"}
+    }))
+    .unwrap();
+    (run, write)
+}
+
+/// The intents a run journaled.
+async fn intents(store: &StateStore, run_id: i64) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE run_id = $1 AND phase = 'intent'")
+        .bind(run_id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
 /// PostgreSQL: a run lock goes with the session that holds it. When the server ends that session (as it
 /// does for a holder whose machine stops answering the keepalive probes the session is set up with), the
 /// lock is free for another worker at once, and the run that held it can journal, so send, nothing more.
 #[test]
 fn a_run_whose_lock_session_ended_journals_no_more_intents_and_the_lock_is_free() {
-    use loket_sync::store::{RunStart, StoreError};
+    use loket_sync::store::StoreError;
     let url = secrecy::SecretString::from(fresh_database("pg-fence"));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
@@ -127,22 +156,8 @@ fn a_run_whose_lock_session_ended_journals_no_more_intents_and_the_lock_is_free(
         first.acquire_lock("entity-1", "the first worker", 30).await.unwrap();
         let session = first.lock_session("entity-1").await.unwrap().expect("the first worker holds the lock");
         assert_eq!(session.keepalives, "idle 20, every 5, 4 probes");
-        let run = RunStart {
-            command: "sync",
-            who: "the first worker",
-            run_date: jiff::civil::date(2026, 3, 15),
-            allow_mass_changes: false,
-            lock: Some("entity-1"),
-        };
+        let (run, write) = a_run_and_its_write();
         let run_id = first.start_run(&run).await.unwrap();
-        let write: engine::plan::Write = serde_json::from_value(serde_json::json!({
-            "employment_id": "emp-1",
-            "employee_number": 1,
-            "rule": "S9",
-            "action": "post_wage",
-            "after": {"start": "2026-03-01", "kind": "periodic", "amount": "5100.00"}
-        }))
-        .unwrap();
         first.journal_intent(run_id, &write).await.unwrap();
         let refused = second.acquire_lock("entity-1", "the second worker", 30).await;
         assert!(matches!(refused, Err(StoreError::Locked { .. })), "held: {refused:?}");
@@ -162,12 +177,7 @@ fn a_run_whose_lock_session_ended_journals_no_more_intents_and_the_lock_is_free(
             };
             assert!(error.to_string().contains("sends nothing more to Loket"), "{error}");
         }
-        let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE run_id = $1 AND phase = 'intent'")
-            .bind(run_id)
-            .fetch_one(second.pool())
-            .await
-            .unwrap();
-        assert_eq!(intents, 1, "only the intent made under the lock is journaled");
+        assert_eq!(intents(&second, run_id).await, 1, "only the intent made under the lock is journaled");
         // The first worker letting go does not free the lock the second one holds.
         first.release_lock("entity-1", "the first worker").await.unwrap();
         let refused = first.acquire_lock("entity-1", "the first worker", 30).await;
@@ -182,27 +192,13 @@ fn a_run_whose_lock_session_ended_journals_no_more_intents_and_the_lock_is_free(
 /// and a run whose lock another run took over (it had expired) can journal, so send, nothing more.
 #[test]
 fn a_sqlite_run_renews_its_lock_with_each_intent_and_one_whose_lock_was_taken_over_sends_nothing_more() {
-    use loket_sync::store::{RunStart, StoreError};
+    use loket_sync::store::StoreError;
     let site = site_on(scenario_file("06-retroactive-correction-and-future-raise.json"), "renew", true, Db::Sqlite);
     let store = store(&site);
     site._runtime.block_on(async {
         store.acquire_lock("entity-1", "the first run", 30).await.unwrap();
-        let run = RunStart {
-            command: "sync",
-            who: "the first run",
-            run_date: jiff::civil::date(2026, 3, 15),
-            allow_mass_changes: false,
-            lock: Some("entity-1"),
-        };
+        let (run, write) = a_run_and_its_write();
         let run_id = store.start_run(&run).await.unwrap();
-        let write: engine::plan::Write = serde_json::from_value(serde_json::json!({
-            "employment_id": "emp-1",
-            "employee_number": 1,
-            "rule": "S9",
-            "action": "post_wage",
-            "after": {"start": "2026-03-01", "kind": "periodic", "amount": "5100.00"}
-        }))
-        .unwrap();
         let expires = || async {
             let at: String = sqlx::query_scalar("SELECT expires_at FROM locks WHERE key = 'entity-1'")
                 .fetch_one(store.pool())
@@ -227,12 +223,7 @@ fn a_sqlite_run_renews_its_lock_with_each_intent_and_one_whose_lock_was_taken_ov
             .await
             .unwrap();
         assert_eq!(holder, "another run", "the other run's lock is left as it is");
-        let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE run_id = $1 AND phase = 'intent'")
-            .bind(run_id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        assert_eq!(intents, 1, "only the intent made under the lock is journaled");
+        assert_eq!(intents(&store, run_id).await, 1, "only the intent made under the lock is journaled");
     });
 }
 

@@ -391,86 +391,91 @@ fn failed_logins_and_a_started_loket_login_are_shared_by_every_worker() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "a state is good once, on any worker");
 }
 
-/// PostgreSQL goes away in the middle of an apply: the worker sends no write it cannot journal, its run
-/// shows as unfinished, it keeps serving, and once the database is back the next run converges without a
-/// restart and without a duplicate (G6).
-#[test]
-fn postgres_stopped_mid_apply_no_write_goes_unjournaled_and_the_next_run_converges() {
-    let server = OwnServer::start("mid-apply");
-    let database = fresh_database_on(&server.url, "midapply");
-    let site = site_at(
-        scenario_file("06-retroactive-correction-and-future-raise.json"),
-        "workers-mid-apply",
-        true,
-        Some(database),
-    );
-    let expected = site.scenario.expect.loket.clone().unwrap();
-    due_connections(&site, 1, "auto");
-    let gate = site.directory.join("resume");
-    let gate_text = gate.to_str().unwrap().to_string();
-    let worker =
-        Worker::start_with(&site, &["--tick-seconds", "1", "--pause-after-writes", "1", "--resume-when", &gate_text]);
-    worker.wait_for("paused after 1 writes");
-    server.stop();
-    std::fs::write(&gate, "").unwrap();
-    worker.wait_for("resumed after 1 writes");
-    worker.wait_for("a scheduled plan failed");
-    assert_eq!(site.loket.writes(), 1, "the write whose intent could not be journaled was not sent");
-
-    server.up(server.port());
-    let runs = String::from_utf8_lossy(&run_in(&site, &["runs"]).assert().code(0).get_output().stdout).to_string();
-    assert!(runs.contains("did not finish"), "the interrupted run shows as unfinished: {runs}");
-    // Its slot made due again: the same worker, never restarted, runs it when the database answers.
-    execute(&site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
-    worker.wait_for("outcome=applied");
-    let said = worker.said();
-    worker.stop();
-    let after = site.loket.dump();
-    let differences = scenario::compare_loket(&expected.employments, &after.employments);
-    assert!(differences.is_empty(), "{differences:?}\n{said}");
-    assert_eq!(after.employments[0].wages.len(), expected.employments[0].wages.len(), "no duplicate");
-    assert_eq!(site.loket.writes(), 2, "only the write that was missing was sent");
+/// An auto-mode connection on a database of its own server, and a worker whose run of it is paused
+/// after its first write until the test makes the gate file.
+struct PausedApply {
+    server: OwnServer,
+    site: Site,
+    expected: scenario::ExpectedLoket,
+    gate: PathBuf,
+    worker: Worker,
 }
 
+impl PausedApply {
+    fn start(name: &str) -> PausedApply {
+        let server = OwnServer::start(name);
+        let database = fresh_database_on(&server.url, name);
+        let site = site_at(
+            scenario_file("06-retroactive-correction-and-future-raise.json"),
+            &format!("workers-{name}"),
+            true,
+            Some(database),
+        );
+        let expected = site.scenario.expect.loket.clone().unwrap();
+        due_connections(&site, 1, "auto");
+        let gate = site.directory.join("resume");
+        let gate_text = gate.to_str().unwrap().to_string();
+        let worker = Worker::start_with(
+            &site,
+            &["--tick-seconds", "1", "--pause-after-writes", "1", "--resume-when", &gate_text],
+        );
+        worker.wait_for("paused after 1 writes");
+        PausedApply { server, site, expected, gate, worker }
+    }
+
+    fn resume(&self) {
+        std::fs::write(&self.gate, "").unwrap();
+        self.worker.wait_for("resumed after 1 writes");
+    }
+
+    /// Makes the connection's slot due again; the same worker, never restarted, runs it and converges:
+    /// Loket as expected, nothing doubled, only the missing write sent.
+    fn converges(self) {
+        execute(&self.site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
+        self.worker.wait_for("outcome=applied");
+        let said = self.worker.said();
+        self.worker.stop();
+        let after = self.site.loket.dump();
+        let differences = scenario::compare_loket(&self.expected.employments, &after.employments);
+        assert!(differences.is_empty(), "{differences:?}\n{said}");
+        assert_eq!(after.employments[0].wages.len(), self.expected.employments[0].wages.len(), "no duplicate");
+        assert_eq!(self.site.loket.writes(), 2, "only the write that was missing was sent");
+        drop(self.server);
+    }
+}
+
+/// PostgreSQL stopped in the middle of an apply: the write whose intent cannot be journaled is not sent,
+/// the run shows as unfinished, and once the database is back the next run converges without a restart
+/// and without a duplicate (G6).
+#[test]
+fn postgres_stopped_mid_apply_no_write_goes_unjournaled_and_the_next_run_converges() {
+    let paused = PausedApply::start("midapply");
+    paused.server.stop();
+    paused.resume();
+    paused.worker.wait_for("a scheduled plan failed");
+    assert_eq!(paused.site.loket.writes(), 1, "the write whose intent could not be journaled was not sent");
+    paused.server.up(paused.server.port());
+    let runs =
+        String::from_utf8_lossy(&run_in(&paused.site, &["runs"]).assert().code(0).get_output().stdout).to_string();
+    assert!(runs.contains("did not finish"), "the interrupted run shows as unfinished: {runs}");
+    paused.converges();
+}
+
+/// PostgreSQL restarted while a run is between two writes: the session that held the run's lock is gone,
+/// and with it the lock (another worker could take it now). The database answers again before the run
+/// goes on, so only the lock can stop it: it sends nothing more, says why, and the next run converges.
 #[test]
 fn postgres_restarted_mid_apply_the_run_that_lost_its_lock_sends_nothing_more_and_the_next_run_converges() {
-    let server = OwnServer::start("restart");
-    let database = fresh_database_on(&server.url, "restart");
-    let site = site_at(
-        scenario_file("06-retroactive-correction-and-future-raise.json"),
-        "workers-restart",
-        true,
-        Some(database),
-    );
-    let expected = site.scenario.expect.loket.clone().unwrap();
-    due_connections(&site, 1, "auto");
-    let gate = site.directory.join("resume");
-    let gate_text = gate.to_str().unwrap().to_string();
-    let worker =
-        Worker::start_with(&site, &["--tick-seconds", "1", "--pause-after-writes", "1", "--resume-when", &gate_text]);
-    worker.wait_for("paused after 1 writes");
-    // The database restarts while the run is between two writes: the session that held the run's lock is
-    // gone, and with it the lock (another worker could take it now). The database answers again before
-    // the run goes on, so only the lock can stop it.
-    server.stop();
-    server.up(server.port());
-    std::fs::write(&gate, "").unwrap();
-    worker.wait_for("resumed after 1 writes");
-    let ended = worker.wait_for("outcome=");
-    assert_eq!(site.loket.writes(), 1, "no write sent after the lock was lost: {ended}");
-    let issues = String::from_utf8_lossy(&run_in(&site, &["issues"]).assert().code(0).get_output().stdout).to_string();
+    let paused = PausedApply::start("restart");
+    paused.server.stop();
+    paused.server.up(paused.server.port());
+    paused.resume();
+    let ended = paused.worker.wait_for("outcome=");
+    assert_eq!(paused.site.loket.writes(), 1, "no write sent after the lock was lost: {ended}");
+    let issues =
+        String::from_utf8_lossy(&run_in(&paused.site, &["issues"]).assert().code(0).get_output().stdout).to_string();
     assert!(issues.contains("run lock for legal entity"), "the run says why it stopped: {issues}");
-
-    // Its slot made due again: the same worker runs it under a new lock and sends only what is missing.
-    execute(&site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
-    worker.wait_for("outcome=applied");
-    let said = worker.said();
-    worker.stop();
-    let after = site.loket.dump();
-    let differences = scenario::compare_loket(&expected.employments, &after.employments);
-    assert!(differences.is_empty(), "{differences:?}\n{said}");
-    assert_eq!(after.employments[0].wages.len(), expected.employments[0].wages.len(), "no duplicate");
-    assert_eq!(site.loket.writes(), 2, "only the write that was missing was sent");
+    paused.converges();
 }
 
 /// Loket's refresh tokens rotate, and every worker has its own client for a login. A worker whose access
