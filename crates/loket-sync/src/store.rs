@@ -1,8 +1,9 @@
 //! The state store: runs, their issues, the audit journal of every write, and the run lock. SQLite in a
 //! file beside the configuration (sqlx, migrations embedded in the binary), behind the `Store` trait. The
 //! statements go through sqlx's Any driver with numbered placeholders (`$1`), flags as 0/1 integers and
-//! ids from `RETURNING`, so that the same SQL runs on PostgreSQL (issue 15). Money and dates are stored as
-//! TEXT, never as floats.
+//! ids from `RETURNING`, so that the same SQL runs on PostgreSQL (issue 15). Money is stored as TEXT (exact
+//! decimals), run dates as DATE on PostgreSQL (written through `date_param`, read as text) and as ISO text
+//! on SQLite; never a float.
 //!
 //! The store is memory and evidence, never a source of truth: the plan is computed from both systems only
 //! (G7), so a lost database loses history, never payroll data.
@@ -119,7 +120,22 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("migrations/0004_workers.sql"),
         include_str!("migrations/postgres/0004_workers.sql"),
     ),
+    (
+        5,
+        "run dates as DATE on PostgreSQL",
+        include_str!("migrations/0005_dates.sql"),
+        include_str!("migrations/postgres/0005_dates.sql"),
+    ),
 ];
+
+/// A date parameter of a statement: PostgreSQL's date columns are DATE, and the Any driver sends text, so
+/// it is cast there; SQLite keeps dates as ISO text.
+pub(crate) fn date_param(backend: Backend, number: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("${number}"),
+        Backend::Postgres => format!("CAST(${number} AS DATE)"),
+    }
+}
 
 /// The newest schema this build knows.
 fn known_version() -> i64 {
@@ -749,14 +765,16 @@ impl StateStore {
 
 impl Store for StateStore {
     async fn start_run(&self, run: &RunStart<'_>) -> Result<i64, StoreError> {
-        let query = sqlx::query(
-            "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(run.command)
-        .bind(now())
-        .bind(run.who)
-        .bind(run.run_date.to_string())
-        .bind(i64::from(run.allow_mass_changes));
+        let statement = format!(
+            "INSERT INTO runs (command, started_at, who, run_date, allow_mass_changes) VALUES ($1, $2, $3, {}, $5) RETURNING id",
+            date_param(self.backend, 4)
+        );
+        let query = sqlx::query(&statement)
+            .bind(run.command)
+            .bind(now())
+            .bind(run.who)
+            .bind(run.run_date.to_string())
+            .bind(i64::from(run.allow_mass_changes));
         let id = crate::store::inserted_id(query, &self.pool).await?;
         if let Some(key) = run.lock {
             self.runs_under.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id, key.to_string());
@@ -818,7 +836,7 @@ impl Store for StateStore {
 
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query_as(
-            "SELECT id, command, started_at, finished_at, who, run_date, outcome, writes_planned, writes_sent, errors, warnings, allow_mass_changes FROM runs ORDER BY id DESC LIMIT $1",
+            "SELECT id, command, started_at, finished_at, who, CAST(run_date AS TEXT) AS run_date, outcome, writes_planned, writes_sent, errors, warnings, allow_mass_changes FROM runs ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)

@@ -130,7 +130,7 @@ impl Service {
         clock: Arc<dyn Clock>,
     ) -> Result<Service, ServiceError> {
         let store = Arc::new(StateStore::open_at(location).await?);
-        let records = Records { pool: store.pool().clone() };
+        let records = Records { pool: store.pool().clone(), backend: store.backend() };
         let key = match key {
             KeySource::None => None,
             KeySource::Hex(text) => Some(Arc::new(SecretKey::from_hex(&text)?)),

@@ -115,7 +115,11 @@ pub struct AuditEntry<'a> {
 #[derive(Clone)]
 pub struct Records {
     pub(crate) pool: AnyPool,
+    pub(crate) backend: crate::store::Backend,
 }
+
+/// The columns of a plan as `PlanRow` reads them (its run date as text on both stores).
+const PLAN_COLUMNS: &str = "id, connection_id, status, requested_by, allow_mass_changes, CAST(run_date AS TEXT) AS run_date, fingerprint, document, writes, created_at, decided_at, run_id";
 
 impl Records {
     pub async fn audit(&self, entry: AuditEntry<'_>) -> Result<(), StoreError> {
@@ -444,41 +448,39 @@ impl Records {
     }
 
     pub async fn insert_plan(&self, plan: &PlanRow) -> Result<i64, StoreError> {
-        let query = sqlx::query(
-            "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(plan.connection_id)
-        .bind(&plan.status)
-        .bind(&plan.requested_by)
-        .bind(plan.allow_mass_changes.stored())
-        .bind(&plan.run_date)
-        .bind(&plan.fingerprint)
-        .bind(&plan.document)
-        .bind(plan.writes)
-        .bind(now());
+        let statement = format!(
+            "INSERT INTO plans (connection_id, status, requested_by, allow_mass_changes, run_date, fingerprint, document, writes, created_at) VALUES ($1, $2, $3, $4, {}, $6, $7, $8, $9) RETURNING id",
+            crate::store::date_param(self.backend, 5)
+        );
+        let query = sqlx::query(&statement)
+            .bind(plan.connection_id)
+            .bind(&plan.status)
+            .bind(&plan.requested_by)
+            .bind(plan.allow_mass_changes.stored())
+            .bind(&plan.run_date)
+            .bind(&plan.fingerprint)
+            .bind(&plan.document)
+            .bind(plan.writes)
+            .bind(now());
         let id = crate::store::inserted_id(query, &self.pool).await?;
         Ok(id)
     }
 
     /// The newest plans of a connection.
     pub async fn plans_of(&self, connection_id: i64, limit: i64) -> Result<Vec<PlanRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM plans WHERE connection_id = $1 ORDER BY id DESC LIMIT $2")
-            .bind(connection_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+        let statement = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE connection_id = $1 ORDER BY id DESC LIMIT $2");
+        Ok(sqlx::query_as(&statement).bind(connection_id).bind(limit).fetch_all(&self.pool).await?)
     }
 
     pub async fn plan(&self, id: i64) -> Result<Option<PlanRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM plans WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
+        let statement = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1");
+        Ok(sqlx::query_as(&statement).bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn plans(&self, status: Option<&str>) -> Result<Vec<PlanRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM plans WHERE ($1 IS NULL OR status = $2) ORDER BY id DESC LIMIT 500")
-            .bind(status)
-            .bind(status)
-            .fetch_all(&self.pool)
-            .await?)
+        let statement =
+            format!("SELECT {PLAN_COLUMNS} FROM plans WHERE ($1 IS NULL OR status = $2) ORDER BY id DESC LIMIT 500");
+        Ok(sqlx::query_as(&statement).bind(status).bind(status).fetch_all(&self.pool).await?)
     }
 
     /// Moves a plan from `from` to `to`; false when it was no longer `from` (another approver was first).
@@ -547,7 +549,7 @@ impl Records {
     /// The runs of one connection (or of all), newest first, with the connection each belongs to.
     pub async fn runs_of(&self, connection_id: Option<i64>, limit: i64) -> Result<Vec<ConnectionRun>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT runs.id, runs.command, runs.started_at, runs.finished_at, runs.who, runs.run_date, runs.outcome,
+            "SELECT runs.id, runs.command, runs.started_at, runs.finished_at, runs.who, CAST(runs.run_date AS TEXT) AS run_date, runs.outcome,
                     runs.writes_planned, runs.writes_sent, runs.errors, runs.warnings, runs.allow_mass_changes,
                     runs.connection_id, connections.name AS connection_name
              FROM runs LEFT JOIN connections ON connections.id = runs.connection_id
@@ -563,7 +565,7 @@ impl Records {
     /// The connection a run belongs to (none for a run of the CLI).
     pub async fn run(&self, run_id: i64) -> Result<Option<ConnectionRun>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT runs.id, runs.command, runs.started_at, runs.finished_at, runs.who, runs.run_date, runs.outcome,
+            "SELECT runs.id, runs.command, runs.started_at, runs.finished_at, runs.who, CAST(runs.run_date AS TEXT) AS run_date, runs.outcome,
                     runs.writes_planned, runs.writes_sent, runs.errors, runs.warnings, runs.allow_mass_changes,
                     runs.connection_id, connections.name AS connection_name
              FROM runs LEFT JOIN connections ON connections.id = runs.connection_id WHERE runs.id = $1",

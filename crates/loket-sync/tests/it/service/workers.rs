@@ -168,7 +168,45 @@ fn two_workers_starting_at_once_on_an_empty_database_share_one_schema() {
         store.close().await;
         versions
     });
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+}
+
+/// Money and dates stay exact on PostgreSQL: run dates are DATE (a value that is not a date is refused),
+/// amounts are text in the journal, and no column anywhere is a floating-point number.
+#[test]
+fn postgres_keeps_run_dates_as_dates_and_no_column_is_a_float() {
+    let served = served_on("06-retroactive-correction-and-future-raise.json", "workers-types", Db::Postgres);
+    let alice = served.token("alice");
+    let id = connection_id(&served, &alice);
+    let (status, plan) = served.call("POST", &format!("/api/v1/connections/{id}/plans"), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::CREATED, "{plan}");
+    assert_eq!(plan["run_date"], served.site.scenario.today.to_string(), "read back as the date it is: {plan}");
+    let (status, decision) =
+        served.call("POST", &format!("/api/v1/plans/{}/approve", plan["id"]), Auth::Bearer(&alice), None);
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    let (_, runs) = served.call("GET", "/api/v1/runs", Auth::Bearer(&alice), None);
+    assert_eq!(runs[0]["run_date"], served.site.scenario.today.to_string(), "{runs}");
+    served.runtime.block_on(async {
+        let store = StateStore::open_at(&served.site.state_location()).await.unwrap();
+        let types: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+             WHERE table_schema = current_schema() ORDER BY table_name, column_name",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let type_of = |table: &str, column: &str| {
+            types.iter().find(|(t, c, _)| t == table && c == column).map(|(_, _, kind)| kind.clone())
+        };
+        assert_eq!(type_of("runs", "run_date").as_deref(), Some("date"));
+        assert_eq!(type_of("plans", "run_date").as_deref(), Some("date"));
+        assert_eq!(type_of("journal", "after_value").as_deref(), Some("text"), "amounts as written, exact");
+        let floats: Vec<_> = types.iter().filter(|(_, _, kind)| kind == "real" || kind == "double precision").collect();
+        assert!(floats.is_empty(), "no float columns: {floats:?}");
+        let refused = sqlx::query("UPDATE runs SET run_date = CAST('2026-02-30' AS DATE)").execute(store.pool()).await;
+        assert!(refused.is_err(), "not a date: refused");
+        store.close().await;
+    });
 }
 
 #[test]
@@ -183,7 +221,7 @@ fn a_database_of_a_newer_version_is_refused_with_what_to_do() {
             .unwrap();
         store.close().await;
         let Err(error) = StateStore::open_at(&location).await else { panic!("a newer database is refused") };
-        assert!(matches!(error, StoreError::NewerDatabase { found: 99, known: 4, .. }), "{error}");
+        assert!(matches!(error, StoreError::NewerDatabase { found: 99, known: 5, .. }), "{error}");
         let message = error.to_string();
         assert!(message.contains("newer loket-sync") && message.contains("use the newer version"), "{message}");
         assert!(!message.contains("demo-secret"));
