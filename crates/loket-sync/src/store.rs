@@ -126,6 +126,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("migrations/0005_dates.sql"),
         include_str!("migrations/postgres/0005_dates.sql"),
     ),
+    (
+        6,
+        "scheduled slots leased: retry_at, attempts",
+        include_str!("migrations/0006_retries.sql"),
+        include_str!("migrations/postgres/0006_retries.sql"),
+    ),
 ];
 
 /// A date parameter of a statement: PostgreSQL's date columns are DATE, and the Any driver sends text, so

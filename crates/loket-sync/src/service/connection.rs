@@ -225,6 +225,8 @@ impl Service {
             approvals_required: before.as_ref().map_or(1, |row| row.approvals_required),
             created_at: stamp.clone(),
             updated_at: stamp,
+            retry_at: before.as_ref().and_then(|row| row.retry_at.clone()),
+            attempts: before.as_ref().map_or(0, |row| row.attempts),
         };
         // The sealed secret is bound to the connection's name: the id is not known before the insert.
         row.personio_secret_sealed = sealed(personio_secret_purpose(name), personio_secret.expose_secret())?;

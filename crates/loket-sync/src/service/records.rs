@@ -40,6 +40,11 @@ pub struct ConnectionRow {
     pub approvals_required: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// When the last scheduled slot, not finished, is due again: the lease of the worker running it, or
+    /// after a failure the retry. None once its run ended.
+    pub retry_at: Option<String>,
+    /// Failed attempts of that slot.
+    pub attempts: i64,
 }
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -279,17 +284,43 @@ impl Records {
     /// Takes a connection's due slot for this worker: moves `last_scheduled_at` from what this worker read
     /// (`seen`) to `at`, in one statement. Of several workers that saw the same slot due, exactly one moves
     /// it (the others find it moved and take nothing), on PostgreSQL across machines as on SQLite.
-    pub async fn claim_slot(&self, id: i64, seen: Option<&str>, at: &str) -> Result<bool, StoreError> {
+    /// The slot is leased until `lease` (`retry_at`), and `attempts` are kept with it.
+    pub async fn claim_slot(
+        &self,
+        seen: &ConnectionRow,
+        at: &str,
+        lease: &str,
+        attempts: i64,
+    ) -> Result<bool, StoreError> {
         let moved = sqlx::query(
-            "UPDATE connections SET last_scheduled_at = $1
-             WHERE id = $2 AND (last_scheduled_at = $3 OR (last_scheduled_at IS NULL AND $4 IS NULL))",
+            "UPDATE connections SET last_scheduled_at = $1, retry_at = $2, attempts = $3
+             WHERE id = $4 AND (last_scheduled_at = $5 OR (last_scheduled_at IS NULL AND $6 IS NULL))
+               AND (retry_at = $7 OR (retry_at IS NULL AND $8 IS NULL))",
         )
         .bind(at)
-        .bind(id)
-        .bind(seen)
-        .bind(seen)
+        .bind(lease)
+        .bind(attempts)
+        .bind(seen.id)
+        .bind(&seen.last_scheduled_at)
+        .bind(&seen.last_scheduled_at)
+        .bind(&seen.retry_at)
+        .bind(&seen.retry_at)
         .execute(&self.pool)
         .await?;
+        Ok(moved.rows_affected() == 1)
+    }
+
+    /// Moves a slot's `retry_at` from `held` (this worker's lease) to `next`: a longer lease (the
+    /// heartbeat), a retry after a failure, or none (the run ended); `attempts` with it. False when the
+    /// slot is no longer this worker's.
+    pub async fn move_lease(&self, id: i64, held: &str, next: Option<&str>, attempts: i64) -> Result<bool, StoreError> {
+        let moved = sqlx::query("UPDATE connections SET retry_at = $1, attempts = $2 WHERE id = $3 AND retry_at = $4")
+            .bind(next)
+            .bind(attempts)
+            .bind(id)
+            .bind(held)
+            .execute(&self.pool)
+            .await?;
         Ok(moved.rows_affected() == 1)
     }
 

@@ -3,6 +3,11 @@
 //! the connection's mode: `review` keeps the plan pending for approval; `auto` applies it when it has no
 //! error, no guard refusal and no destructive change (a delete, an end, a lower wage), else keeps it
 //! pending too. The serve loop calls `tick` with the clock; tests call it with the time they choose.
+//!
+//! A slot is leased, not spent: the worker that claims it holds it until `retry_at` (`LEASE`), and extends
+//! that while its run goes on (the heartbeat). A worker killed mid-run stops extending it, and once the
+//! lease expired another worker takes the slot again. A run that fails is tried again after 5, 10, 20 and
+//! 40 minutes, then not before the next slot; one that needs a Loket login waits for the login.
 
 use engine::{Action, Plan, Severity};
 use serde::Serialize;
@@ -12,6 +17,14 @@ use super::plans::{Decision, PlanningError};
 use super::records::ConnectionRow;
 use super::schedule::Cron;
 use crate::store::Store as _;
+
+/// How long a claimed slot is the claiming worker's without a heartbeat.
+const LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
+/// How often a worker extends the lease of a run it is doing.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Tries of a failed slot after the first (5, 10, 20, 40 minutes after each failure).
+const RETRIES: i64 = 4;
+const FIRST_RETRY: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
 /// What a tick did for one connection.
 #[derive(Debug, Serialize)]
@@ -75,18 +88,32 @@ impl Service {
         done
     }
 
-    /// Claims and runs the connection's scheduled run if one is due at `now`.
+    /// Claims and runs the connection's scheduled run if one is due at `now`: a new slot, or a slot not
+    /// finished whose lease expired or whose retry is due.
     async fn run_if_due(&self, connection: &ConnectionRow, now: jiff::Timestamp) -> Option<Scheduled> {
         let cron = connection.schedule.as_deref().and_then(|text| Cron::parse(text).ok())?;
-        let slot = cron.previous(now)?;
-        let last = connection.last_scheduled_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok());
-        if last.is_some_and(|last| last >= slot) {
-            return None;
-        }
-        // Taken first, in one statement: of several workers that see this slot due, one takes it, and a
-        // plan that fails is not retried every tick until the next slot.
-        let seen = connection.last_scheduled_at.as_deref();
-        match self.records.claim_slot(connection.id, seen, &now.to_string()).await {
+        let retry_at = connection.retry_at.as_deref().map(|at| at.parse::<jiff::Timestamp>().unwrap_or(now));
+        let attempts = match retry_at {
+            // Another worker's lease, or a retry still to come.
+            Some(at) if at > now => return None,
+            Some(_) => connection.attempts,
+            None => {
+                let slot = cron.previous(now)?;
+                let last = connection.last_scheduled_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok());
+                if last.is_some_and(|last| last >= slot) {
+                    return None;
+                }
+                0
+            }
+        };
+        // Taken first, in one statement: of several workers that see this slot due, one takes it, leased.
+        let started = std::time::Instant::now();
+        let at = |elapsed: std::time::Duration, plus: jiff::SignedDuration| {
+            let elapsed = jiff::SignedDuration::try_from(elapsed).unwrap_or_default();
+            now.checked_add(elapsed).and_then(|at| at.checked_add(plus)).unwrap_or(now).to_string()
+        };
+        let mut lease = at(started.elapsed(), LEASE);
+        match self.records.claim_slot(connection, &now.to_string(), &lease, attempts).await {
             Ok(true) => {}
             Ok(false) => return None,
             Err(error) => {
@@ -97,19 +124,45 @@ impl Service {
         }
         // Four eyes outrank auto mode: such a plan always waits.
         let mode = if connection.approvals_required >= 2 { "review" } else { connection.mode.as_str() };
-        let outcome = self.scheduled_run(connection.id, mode).await;
-        let (plan_id, outcome) = match outcome {
-            Ok((plan_id, outcome)) => (Some(plan_id), outcome),
+        let run = self.scheduled_run(connection.id, mode);
+        tokio::pin!(run);
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut run => break outcome,
+                _ = heartbeat.tick() => {
+                    let longer = at(started.elapsed(), LEASE);
+                    match self.records.move_lease(connection.id, &lease, Some(&longer), attempts).await {
+                        Ok(true) => lease = longer,
+                        Ok(false) => tracing::warn!(connection = connection.id, "the slot's lease was taken over"),
+                        Err(error) => tracing::warn!(error = %engine::errors::chain(&error), "the slot's lease cannot be extended"),
+                    }
+                }
+            }
+        };
+        let (plan_id, outcome, next) = match outcome {
+            Ok((plan_id, outcome)) => (Some(plan_id), outcome, None),
             Err(error) => {
                 let message = engine::errors::chain(&error);
                 tracing::warn!(connection = connection.id, error = %message, "a scheduled plan failed");
+                // Tried again with a doubling wait, unless only a Loket login can fix it.
+                let retry = (!matches!(error, PlanningError::NeedsLogin(_)) && attempts < RETRIES).then(|| {
+                    let wait = FIRST_RETRY.checked_mul(1 << attempts.clamp(0, 16) as i32).unwrap_or(FIRST_RETRY);
+                    at(started.elapsed(), wait)
+                });
                 if !matches!(error, PlanningError::NeedsLogin(_)) {
                     let text = format!("the scheduled run of {} failed", connection.name);
-                    self.notify("run_failed", Some(connection.id), &text, serde_json::json!({"error": message})).await;
+                    let details = serde_json::json!({"error": message, "retry_at": retry});
+                    self.notify("run_failed", Some(connection.id), &text, details).await;
                 }
-                (None, format!("failed: {message}"))
+                (None, format!("failed: {message}"), retry)
             }
         };
+        let failures = if next.is_some() { attempts + 1 } else { 0 };
+        if let Err(error) = self.records.move_lease(connection.id, &lease, next.as_deref(), failures).await {
+            // The lease expires by itself and the slot is taken again then.
+            tracing::error!(error = %engine::errors::chain(&error), "the end of a scheduled run cannot be recorded");
+        }
         Some(Scheduled { connection_id: connection.id, plan_id, outcome })
     }
 

@@ -25,6 +25,7 @@ on_both_stores!(
     four_eyes_a_stale_plan_and_a_rejection,
     scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto,
     auto_mode_keeps_a_destructive_plan_for_a_human,
+    a_scheduled_run_that_fails_is_tried_again_after_a_doubling_wait,
 );
 
 const KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0";
@@ -609,6 +610,64 @@ fn scheduled_runs_plan_once_for_missed_slots_wait_in_review_and_apply_in_auto(db
     assert_eq!(personio_requests() - before, one_plan, "auto mode reads Personio once for its plan and apply");
     let done = tick(later + jiff::SignedDuration::from_hours(48));
     assert_eq!(done[0].outcome, "in_sync", "{done:?}");
+}
+
+/// A scheduled run that fails (here: another run holds the legal entity's lock) keeps its slot: it is
+/// tried again 5 minutes later, then 10, and runs once the cause is gone; then the slot is done.
+fn a_scheduled_run_that_fails_is_tried_again_after_a_doubling_wait(db: Db) {
+    use loket_sync::store::Store as _;
+    let served = served_on("01-monthly-salary-first-sync.json", "svc-retry", db);
+    let alice = served.token("alice");
+    let id = connection_id(&served, &alice);
+    let path = format!("/api/v1/connections/{id}");
+    let (status, body) =
+        served.call("PATCH", &path, Auth::Bearer(&alice), Some(json!({"schedule": "0 6 * * *", "mode": "auto"})));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tick = |at: jiff::Timestamp| served.runtime.block_on(served.service.tick(at));
+    let retry_of = || {
+        let (_, connection) = served.call("GET", &path, Auth::Bearer(&alice), None);
+        let retry_at = connection["retry_at"].as_str().map(|at| at.parse::<jiff::Timestamp>().unwrap());
+        (retry_at, connection["attempts"].as_i64().unwrap())
+    };
+    let minutes = |n: i64| jiff::SignedDuration::from_mins(n);
+    // Another run (an approval being applied, say) holds the legal entity's lock.
+    let key = served.site.scenario.personio.legal_entity.id.clone();
+    let location = match &served.site.database_url {
+        Some(url) => loket_sync::store::Location::Postgres(SecretString::from(url.clone())),
+        None => loket_sync::store::Location::File(served.state.clone()),
+    };
+    let other = served.runtime.block_on(loket_sync::store::StateStore::open_at(&location)).unwrap();
+    served.runtime.block_on(other.acquire_lock(&key, "an approval being applied", 30)).unwrap();
+
+    let slot = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let done = tick(slot);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert!(done[0].outcome.contains("holds the lock"), "{done:?}");
+    let (retry_at, attempts) = retry_of();
+    let retry_at = retry_at.expect("a retry is set");
+    assert!(retry_at >= slot + minutes(5) && retry_at < slot + minutes(6), "{retry_at}");
+    assert_eq!(attempts, 1);
+    let (cookie, _) = served.log_in("alice");
+    let (status, page) = served.call("GET", "/", Auth::Session { cookie: &cookie, csrf: None }, None);
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.as_str().unwrap().contains("tried again after a failure"), "the dashboard says so: {page}");
+    assert!(tick(slot + minutes(4)).is_empty(), "not before its retry");
+    let done = tick(slot + minutes(6));
+    assert!(done[0].outcome.contains("holds the lock"), "tried again, and failed again: {done:?}");
+    let (retry_at, attempts) = retry_of();
+    let retry_at = retry_at.expect("another retry");
+    assert!(retry_at >= slot + minutes(16) && retry_at < slot + minutes(17), "then 10 minutes: {retry_at}");
+    assert_eq!(attempts, 2);
+    assert_eq!(served.site.loket.writes(), 0);
+
+    // The other run ends: the next retry runs and applies the plan, and the slot is done.
+    served.runtime.block_on(other.release_lock(&key, "an approval being applied")).unwrap();
+    let done = tick(slot + minutes(17));
+    assert_eq!(done[0].outcome, "applied", "{done:?}");
+    assert!(served.site.loket.writes() > 0);
+    assert_eq!(retry_of(), (None, 0), "the slot is done");
+    assert!(tick(slot + minutes(30)).is_empty(), "and not run again before the next slot");
+    served.runtime.block_on(other.close());
 }
 
 /// Auto mode keeps a plan that deletes for a human.

@@ -22,6 +22,8 @@ pub(super) struct EmployerState {
     pub(super) state: &'static str,
     pub(super) last_run: Option<ConnectionRun>,
     pub(super) next_run: Option<String>,
+    /// The next run is a failed scheduled run tried again.
+    pub(super) retrying: bool,
     pub(super) employees: usize,
     pub(super) changes: i64,
     pub(super) errors: usize,
@@ -43,11 +45,15 @@ pub(super) async fn state_of(api: &Api, row: &ConnectionRow) -> Result<EmployerS
     let needs_login = login.as_ref().is_none_or(|login| login.needs_login.0 || login.tokens_sealed.is_none());
     let latest_plan = records.plans_of(row.id, 1).await?.into_iter().next();
     let last_run = records.runs_of(Some(row.id), 1).await?.into_iter().next();
-    let next_run =
+    // A failed scheduled run tried again comes before the schedule's next slot.
+    let retry = row.retry_at.as_deref().filter(|_| row.attempts > 0).map(local_time);
+    let retrying = retry.is_some();
+    let next_run = retry.or_else(|| {
         row.schedule.as_deref().and_then(|text| super::super::schedule::Cron::parse(text).ok()).and_then(|cron| {
             cron.next(api.service.clock.now())
                 .map(|at| at.to_zoned(super::super::schedule::amsterdam()).strftime("%Y-%m-%d %H:%M").to_string())
-        });
+        })
+    });
     let stored = latest_plan.as_ref().map(|plan| StoredPlan::read(&plan.document)).unwrap_or_default();
     let (errors, warnings) = stored.severities();
     let run_failed = last_run.as_ref().is_some_and(|run| run.run.errors > 0)
@@ -66,6 +72,7 @@ pub(super) async fn state_of(api: &Api, row: &ConnectionRow) -> Result<EmployerS
         state,
         last_run,
         next_run,
+        retrying,
         employees: stored.employments.len(),
         changes: latest_plan.as_ref().map_or(0, |plan| plan.writes),
         errors,
@@ -168,7 +175,10 @@ fn list_content(
                                         None => (page.t("never")),
                                     }
                                 }
-                                td { (state.next_run.clone().unwrap_or_else(|| page.t("manual only").to_string())) }
+                                td {
+                                    (state.next_run.clone().unwrap_or_else(|| page.t("manual only").to_string()))
+                                    @if state.retrying { " (" (page.t("tried again after a failure")) ")" }
+                                }
                                 td.num { (state.employees) }
                                 td.num { (state.changes) }
                                 td.num {
@@ -250,6 +260,7 @@ pub(super) async fn one(
             " · " (page.t("Mode")) ": " (connection.mode)
             " · " (page.t("Approvals needed")) ": " (connection.approvals_required)
             " · " (page.t("Next run")) ": " (state.next_run.clone().unwrap_or_else(|| page.t("manual only").to_string()))
+            @if state.retrying { " (" (page.t("tried again after a failure")) ")" }
         }
         @if page.may(Role::Operator) {
             form.inline method="post" action={"/employers/" (connection.id) "/plan"} {

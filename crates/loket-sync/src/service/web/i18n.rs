@@ -83,6 +83,7 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("State", "Status"),
     ("Last run", "Laatste run"),
     ("Next run", "Volgende run"),
+    ("tried again after a failure", "opnieuw geprobeerd na een fout"),
     ("Employees", "Medewerkers"),
     ("Changes", "Wijzigingen"),
     ("Issues", "Meldingen"),

@@ -113,6 +113,20 @@ fn due_connections(site: &Site, count: usize, mode: &str) {
     });
 }
 
+/// The lease of the first connection's slot (`retry_at`) and its failed attempts.
+fn slot_lease(site: &Site) -> (Option<String>, i64) {
+    site._runtime.block_on(async {
+        let store = StateStore::open_at(&site.state_location()).await.unwrap();
+        let row: (Option<String>, i64) =
+            sqlx::query_as("SELECT retry_at, attempts FROM connections ORDER BY id LIMIT 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        store.close().await;
+        row
+    })
+}
+
 /// Runs a statement on the site's database, as an operator would by hand.
 fn execute(site: &Site, statement: &str) {
     site._runtime.block_on(async {
@@ -168,7 +182,7 @@ fn two_workers_starting_at_once_on_an_empty_database_share_one_schema() {
         store.close().await;
         versions
     });
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
 }
 
 /// Money and dates stay exact on PostgreSQL: run dates are DATE (a value that is not a date is refused),
@@ -221,7 +235,7 @@ fn a_database_of_a_newer_version_is_refused_with_what_to_do() {
             .unwrap();
         store.close().await;
         let Err(error) = StateStore::open_at(&location).await else { panic!("a newer database is refused") };
-        assert!(matches!(error, StoreError::NewerDatabase { found: 99, known: 5, .. }), "{error}");
+        assert!(matches!(error, StoreError::NewerDatabase { found: 99, known: 6, .. }), "{error}");
         let message = error.to_string();
         assert!(message.contains("newer loket-sync") && message.contains("use the newer version"), "{message}");
         assert!(!message.contains("demo-secret"));
@@ -245,13 +259,18 @@ fn a_worker_killed_mid_apply_leaves_an_unfinished_run_and_the_next_worker_conver
     assert_eq!(site.loket.writes(), 1);
     let runs = String::from_utf8_lossy(&run_in(&site, &["runs"]).assert().code(0).get_output().stdout).to_string();
     assert!(runs.contains("did not finish"), "the killed worker's run shows as unfinished: {runs}");
-    // The next due run (its slot made due again) is taken by another worker: the run lock went with the
-    // killed worker's connection, and the run converges without a duplicate (G6).
-    execute(&site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
+    // The killed worker's slot stays leased to it, so no other worker runs it meanwhile; the lease is not
+    // extended any more, and once it expired (here: moved to the past, as two minutes would) another
+    // worker takes the slot: the run lock went with the killed worker's connection, and the run converges
+    // without a duplicate (G6).
+    let lease = slot_lease(&site);
+    assert!(lease.0.is_some() && lease.1 == 0, "leased to the killed worker: {lease:?}");
+    execute(&site, "UPDATE connections SET retry_at = '2021-01-01T00:00:00Z'");
     let second = Worker::start(&site);
     let line = second.wait_for("tick done");
     second.stop();
     assert_eq!(taken(&line), 1, "{line}");
+    assert_eq!(slot_lease(&site), (None, 0), "the slot is done");
     let after = site.loket.dump();
     assert!(
         scenario::compare_loket(&expected.employments, &after.employments).is_empty(),
@@ -469,7 +488,7 @@ impl PausedApply {
     /// Makes the connection's slot due again; the same worker, never restarted, runs it and converges:
     /// Loket as expected, nothing doubled, only the missing write sent.
     fn converges(self) {
-        execute(&self.site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z'");
+        execute(&self.site, "UPDATE connections SET last_scheduled_at = '2021-01-01T00:00:00Z', retry_at = NULL");
         self.worker.wait_for("outcome=applied");
         let said = self.worker.said();
         self.worker.stop();
