@@ -133,7 +133,10 @@ impl Service {
                 _ = heartbeat.tick() => {
                     let longer = at(started.elapsed(), LEASE);
                     match self.records.move_lease(connection.id, &lease, Some(&longer), attempts).await {
-                        Ok(true) => lease = longer,
+                        Ok(true) => {
+                            tracing::info!(connection = connection.id, until = %longer, "the slot's lease extended");
+                            lease = longer;
+                        }
                         Ok(false) => tracing::warn!(connection = connection.id, "the slot's lease was taken over"),
                         Err(error) => tracing::warn!(error = %engine::errors::chain(&error), "the slot's lease cannot be extended"),
                     }

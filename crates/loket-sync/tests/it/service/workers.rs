@@ -254,6 +254,11 @@ fn a_worker_killed_mid_apply_leaves_an_unfinished_run_and_the_next_worker_conver
     // The first worker takes the due run, applies it in auto mode, and is killed after the first write.
     let mut first = Worker::start_with(&site, &["--pause-after-writes", "1"]);
     first.wait_for("paused after 1 writes");
+    // While its run goes on, the worker extends its slot's lease (every 30 seconds: the one wait here).
+    let leased = slot_lease(&site).0.expect("leased");
+    first.wait_for("the slot's lease extended");
+    let extended = slot_lease(&site).0.expect("still leased");
+    assert!(extended.parse::<jiff::Timestamp>().unwrap() > leased.parse().unwrap(), "{leased} → {extended}");
     first.child.kill().unwrap();
     first.child.wait().unwrap();
     assert_eq!(site.loket.writes(), 1);
